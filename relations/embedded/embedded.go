@@ -1,0 +1,137 @@
+package embedded
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/authzed/grpcutil"
+	"github.com/authzed/spicedb/pkg/cmd/server"
+	"github.com/authzed/spicedb/pkg/cmd/util"
+	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/rs/zerolog"
+	"google.golang.org/grpc"
+)
+
+// Config says how to run the engine. Its zero value, plus a Datastore, is a
+// private in-process engine with small caches.
+type Config struct {
+	// Datastore holds the relationships. Required; the caller closes it
+	// after Close returns.
+	Datastore datastore.Datastore
+	// PresharedKeys authenticate clients of the engine's gRPC API. When
+	// empty, a random key only this process knows is used.
+	PresharedKeys []string
+	// DispatchCacheSize caps SpiceDB's dispatch cache, e.g. "64MiB"
+	// (default); SpiceDB's own default would take 30 % of the machine.
+	DispatchCacheSize string
+	// Logger receives SpiceDB's logs; the zero value discards them.
+	Logger *zerolog.Logger
+}
+
+// Engine is a running in-process SpiceDB.
+type Engine struct {
+	conn   *grpc.ClientConn
+	cancel context.CancelFunc
+	done   chan error
+	once   sync.Once
+	err    error
+}
+
+// Start runs SpiceDB over cfg.Datastore and connects to it in memory.
+func Start(ctx context.Context, cfg Config) (*Engine, error) {
+	if cfg.Datastore == nil {
+		return nil, errors.New("embedded: a datastore is required")
+	}
+	keys := cfg.PresharedKeys
+	if len(keys) == 0 {
+		k, err := randomKey()
+		if err != nil {
+			return nil, err
+		}
+		keys = []string{k}
+	}
+	if cfg.DispatchCacheSize == "" {
+		cfg.DispatchCacheSize = "64MiB"
+	}
+	logger := zerolog.Nop()
+	if cfg.Logger != nil {
+		logger = *cfg.Logger
+	}
+	ctx = logger.WithContext(ctx)
+
+	rs, err := newServer(ctx, cfg, keys, util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true})
+	if err != nil {
+		return nil, err
+	}
+	conn, err := rs.NewClient(grpcutil.WithInsecureBearerToken(keys[0]))
+	if err != nil {
+		return nil, fmt.Errorf("embedded: connect: %w", err)
+	}
+	// The engine outlives the ctx that started it: Close stops it.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e := &Engine{conn: conn, cancel: cancel, done: make(chan error, 1)}
+	go func() { e.done <- rs.Run(runCtx) }()
+	return e, nil
+}
+
+// newServer configures SpiceDB for life inside another program: no metrics
+// listener, no telemetry, no gateway, bounded caches.
+func newServer(ctx context.Context, cfg Config, keys []string, grpcCfg util.GRPCServerConfig) (server.RunnableServer, error) {
+	cache := func(name, size string) server.CacheConfig {
+		return server.CacheConfig{Name: name, MaxCost: size, Enabled: true}
+	}
+	rs, err := server.NewConfigWithOptionsAndDefaults(
+		server.WithDatastore(cfg.Datastore),
+		server.SetPresharedSecureKey(keys),
+		server.WithGRPCServer(grpcCfg),
+		server.WithMetricsAPI(util.HTTPServerConfig{HTTPEnabled: false}),
+		server.WithHTTPGateway(util.HTTPServerConfig{HTTPEnabled: false}),
+		server.WithDispatchServer(util.GRPCServerConfig{Enabled: false}),
+		server.WithSilentlyDisableTelemetry(true),
+		server.WithTelemetryEndpoint(""),
+		server.WithDispatchCacheConfig(cache("dispatch", cfg.DispatchCacheSize)),
+		server.WithNamespaceCacheConfig(cache("namespace", "16MiB")),
+		server.WithClusterDispatchCacheConfig(cache("cluster_dispatch", "16MiB")),
+		server.WithLR3ResourceChunkCacheConfig(cache("lr3_chunk", "16MiB")),
+		server.WithStoredSchemaCacheConfig(cache("stored_schema", "16MiB")),
+		server.WithEnableMemoryProtectionMiddleware(false),
+		server.WithShutdownGracePeriod(2*time.Second),
+	).Complete(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("embedded: start spicedb: %w", err)
+	}
+	return rs, nil
+}
+
+// Conn is an in-memory connection to the engine's SpiceDB v1 API, already
+// authenticated. It is valid until Close.
+func (e *Engine) Conn() *grpc.ClientConn { return e.conn }
+
+// Close stops the engine, waiting for in-flight calls until ctx ends. It
+// does not close the datastore.
+func (e *Engine) Close(ctx context.Context) error {
+	e.once.Do(func() {
+		connErr := e.conn.Close()
+		e.cancel()
+		select {
+		case err := <-e.done:
+			e.err = errors.Join(connErr, err)
+		case <-ctx.Done():
+			e.err = fmt.Errorf("embedded: stop: %w", ctx.Err())
+		}
+	})
+	return e.err
+}
+
+func randomKey() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("embedded: make key: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}

@@ -1,0 +1,122 @@
+package relations
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/grpc"
+
+	"github.com/seed-6461fa00/trellis/schema"
+)
+
+// Graph is the relation graph of a Trellis deployment: the domain API every
+// transport uses. It is safe for concurrent use.
+type Graph struct {
+	perms   v1.PermissionsServiceClient
+	schemas v1.SchemaServiceClient
+	catalog Catalog
+	now     func() time.Time
+}
+
+// Open returns the graph served by conn, a connection to SpiceDB (in-process
+// or remote) that already carries its credentials. It writes Trellis's
+// schema when the stored one differs, so a fresh store is ready at once.
+func Open(ctx context.Context, conn grpc.ClientConnInterface, catalog Catalog) (*Graph, error) {
+	if catalog == nil {
+		return nil, errors.New("relations: a catalog is required")
+	}
+	g := &Graph{
+		perms:   v1.NewPermissionsServiceClient(conn),
+		schemas: v1.NewSchemaServiceClient(conn),
+		catalog: catalog,
+		now:     time.Now,
+	}
+	if err := g.ensureSchema(ctx); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+func (g *Graph) ensureSchema(ctx context.Context) error {
+	current, err := g.schemas.ReadSchema(ctx, &v1.ReadSchemaRequest{})
+	if err == nil && current.GetSchemaText() == schema.Text {
+		return nil
+	}
+	if _, err := g.schemas.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: schema.Text}); err != nil {
+		return fmt.Errorf("write schema: %w", fromSpiceDB(ctx, err, "the schema changed concurrently"))
+	}
+	return nil
+}
+
+// Object names one object of the graph: a project or an artifact.
+type Object struct {
+	Type schema.ObjectType
+	ID   string
+}
+
+// CheckItem is one question for CheckBulk: may Subject do Permission on Object?
+type CheckItem struct {
+	Subject    User
+	Object     Object
+	Permission schema.Permission
+}
+
+// Check asks SpiceDB whether subject has permission on object, reading at
+// least as fresh as t. A conditional answer (a caveat without context) is no.
+func (g *Graph) Check(ctx context.Context, subject User, object Object, permission schema.Permission, t Token) (bool, error) {
+	return g.check(ctx, subject, object, permission, readConsistency(t))
+}
+
+func (g *Graph) check(ctx context.Context, subject User, object Object, permission schema.Permission, c *v1.Consistency) (bool, error) {
+	resp, err := g.perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
+		Consistency: c,
+		Resource:    objectRef(object.Type, object.ID),
+		Permission:  string(permission),
+		Subject:     userSubject(subject),
+	})
+	if err != nil {
+		return false, fromSpiceDB(ctx, err, "")
+	}
+	return resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION, nil
+}
+
+// maxBulkItems keeps one CheckBulkPermissions call under SpiceDB's limit.
+const maxBulkItems = 1000
+
+// CheckBulk answers many checks in one round trip per thousand items; the
+// answers are in the order of items.
+func (g *Graph) CheckBulk(ctx context.Context, items []CheckItem, t Token) ([]bool, error) {
+	return g.checkBulk(ctx, items, readConsistency(t))
+}
+
+func (g *Graph) checkBulk(ctx context.Context, items []CheckItem, c *v1.Consistency) ([]bool, error) {
+	answers := make([]bool, 0, len(items))
+	for start := 0; start < len(items); start += maxBulkItems {
+		chunk := items[start:min(start+maxBulkItems, len(items))]
+		req := &v1.CheckBulkPermissionsRequest{Consistency: c}
+		for _, it := range chunk {
+			req.Items = append(req.Items, &v1.CheckBulkPermissionsRequestItem{
+				Resource:   objectRef(it.Object.Type, it.Object.ID),
+				Permission: string(it.Permission),
+				Subject:    userSubject(it.Subject),
+			})
+		}
+		resp, err := g.perms.CheckBulkPermissions(ctx, req)
+		if err != nil {
+			return nil, fromSpiceDB(ctx, err, "")
+		}
+		if len(resp.GetPairs()) != len(chunk) {
+			return nil, errorf(CodeInternal, "bulk check answered %d of %d items", len(resp.GetPairs()), len(chunk))
+		}
+		for _, pair := range resp.GetPairs() {
+			if e := pair.GetError(); e != nil {
+				return nil, errorf(CodeInternal, "bulk check: %s", e.GetMessage())
+			}
+			answers = append(answers, pair.GetItem().GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION)
+		}
+	}
+	return answers, nil
+}

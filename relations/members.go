@@ -1,0 +1,162 @@
+package relations
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/seed-6461fa00/trellis/schema"
+)
+
+// Member is a user and the one role they hold in a project.
+type Member struct {
+	User User
+	Role Role
+}
+
+// MemberQuery selects members of a project, optionally of one role.
+type MemberQuery struct {
+	PageRequest
+	Role Role
+}
+
+// Members lists a project's members, ordered by role then user, one page at
+// a time; every page of one listing reads the same snapshot.
+func (g *Graph) Members(ctx context.Context, viewer User, project string, q MemberQuery) (Page[Member], error) {
+	if err := ValidateProjectName(project); err != nil {
+		return Page[Member]{}, err
+	}
+	if q.Role != "" && q.Role.rank() < 0 {
+		return Page[Member]{}, invalid("role", "%q is not a role", q.Role)
+	}
+	size, err := q.pageSize()
+	if err != nil {
+		return Page[Member]{}, err
+	}
+	after, token, err := q.start()
+	if err != nil {
+		return Page[Member]{}, err
+	}
+	ok, err := g.Check(ctx, viewer, Object{schema.TypeProject, project}, schema.ProjectRead, token)
+	if err != nil {
+		return Page[Member]{}, err
+	}
+	if !ok {
+		return Page[Member]{}, notFoundProject(project)
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+		Consistency: readConsistency(token),
+		RelationshipFilter: &v1.RelationshipFilter{
+			ResourceType:          string(schema.TypeProject),
+			OptionalResourceId:    project,
+			OptionalRelation:      string(q.Role),
+			OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: string(schema.TypeUser)},
+		},
+		OptionalLimit:  uint32(size + 1),
+		OptionalCursor: after,
+	})
+	if err != nil {
+		return Page[Member]{}, fromSpiceDB(ctx, err, "")
+	}
+	var page Page[Member]
+	for {
+		r, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return Page[Member]{}, fromSpiceDB(ctx, err, "")
+		}
+		role := Role(r.GetRelationship().GetRelation())
+		if role.rank() < 0 {
+			continue
+		}
+		if len(page.Items) == size {
+			page.HasNext = true
+			break
+		}
+		page.Items = append(page.Items, Member{
+			User: User{ID: r.GetRelationship().GetSubject().GetObject().GetObjectId()},
+			Role: role,
+		})
+		page.Cursors = append(page.Cursors, cursor{SpiceDB: r.GetAfterResultCursor().GetToken(), Token: token}.encode())
+	}
+	return page, nil
+}
+
+// roleOf reads, fully consistently, the role user holds in project; ok is
+// false for a non-member. The relationship read is returned so a write can
+// require it to be unchanged.
+func (g *Graph) roleOf(ctx context.Context, project string, user User) (Role, bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+		Consistency: fullyConsistent(),
+		RelationshipFilter: &v1.RelationshipFilter{
+			ResourceType:       string(schema.TypeProject),
+			OptionalResourceId: project,
+			OptionalSubjectFilter: &v1.SubjectFilter{
+				SubjectType: string(schema.TypeUser), OptionalSubjectId: user.ID,
+			},
+		},
+	})
+	if err != nil {
+		return "", false, fromSpiceDB(ctx, err, "")
+	}
+	var best Role
+	found := false
+	for {
+		r, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return best, found, nil
+		}
+		if err != nil {
+			return "", false, fromSpiceDB(ctx, err, "")
+		}
+		role := Role(r.GetRelationship().GetRelation())
+		if role.rank() >= 0 && (!found || role.AtLeast(best)) {
+			best, found = role, true
+		}
+	}
+}
+
+// Role returns the viewer's own role in a project they may read.
+func (g *Graph) Role(ctx context.Context, viewer User, project string, t Token) (Role, bool, error) {
+	roles, err := g.RolesIn(ctx, viewer, []string{project}, t)
+	if err != nil {
+		return "", false, err
+	}
+	r, ok := roles[project]
+	return r, ok, nil
+}
+
+// RolesIn returns the viewer's role in each of the named projects with one
+// bulk check, whatever the number of projects; projects where the viewer has
+// no role are absent.
+func (g *Graph) RolesIn(ctx context.Context, viewer User, projects []string, t Token) (map[string]Role, error) {
+	roles := Roles()
+	items := make([]CheckItem, 0, len(projects)*len(roles))
+	for _, p := range projects {
+		for _, r := range roles {
+			items = append(items, CheckItem{Subject: viewer, Object: Object{schema.TypeProject, p}, Permission: schema.Permission(r)})
+		}
+	}
+	answers, err := g.CheckBulk(ctx, items, t)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]Role, len(projects))
+	for i, p := range projects {
+		for j, r := range roles {
+			if answers[i*len(roles)+j] {
+				out[p] = r // roles run lowest first, so the highest wins
+			}
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,86 @@
+package relations
+
+import (
+	"encoding/base64"
+	"encoding/json"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+)
+
+// MaxPageSize caps every list: a client asking for more gets this many.
+const MaxPageSize = 100
+
+// DefaultPageSize is used when a client asks for no particular size.
+const DefaultPageSize = 20
+
+// Page is one page of a list, in a stable order. Cursors[i] resumes the list
+// after Items[i].
+type Page[T any] struct {
+	Items   []T
+	Cursors []string
+	HasNext bool
+}
+
+// EndCursor resumes the list after the last item, or "" on an empty page.
+func (p Page[T]) EndCursor() string {
+	if len(p.Cursors) == 0 {
+		return ""
+	}
+	return p.Cursors[len(p.Cursors)-1]
+}
+
+// PageRequest selects a page: First items after the After cursor, reading
+// at least as fresh as Token.
+type PageRequest struct {
+	First int
+	After string
+	Token Token
+}
+
+// cursor is what an opaque page cursor holds. SpiceDB pins a cursor to the
+// revision of the first page, and only accepts it with the same consistency
+// requirement, so the cursor carries that requirement along: every page of
+// a list reads the same snapshot, however the graph changes between pages.
+type cursor struct {
+	SpiceDB string `json:"c"`
+	Token   Token  `json:"t,omitempty"`
+}
+
+func (c cursor) encode() string {
+	raw, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(raw)
+}
+
+func decodeCursor(s string) (cursor, error) {
+	var c cursor
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || json.Unmarshal(raw, &c) != nil || c.SpiceDB == "" {
+		return cursor{}, invalid("after", "the cursor is malformed")
+	}
+	return c, nil
+}
+
+// pageSize returns the size a request asks for, capped, and validates it.
+func (r PageRequest) pageSize() (int, error) {
+	switch {
+	case r.First < 0:
+		return 0, invalid("first", "first must not be negative")
+	case r.First == 0:
+		return DefaultPageSize, nil
+	case r.First > MaxPageSize:
+		return MaxPageSize, nil
+	}
+	return r.First, nil
+}
+
+// start returns the SpiceDB cursor and the consistency a page reads at.
+func (r PageRequest) start() (*v1.Cursor, Token, error) {
+	if r.After == "" {
+		return nil, r.Token, nil
+	}
+	c, err := decodeCursor(r.After)
+	if err != nil {
+		return nil, "", err
+	}
+	return &v1.Cursor{Token: c.SpiceDB}, c.Token, nil
+}

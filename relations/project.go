@@ -1,0 +1,202 @@
+package relations
+
+import (
+	"context"
+	"errors"
+	"io"
+	"regexp"
+	"unicode/utf8"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/seed-6461fa00/trellis/schema"
+)
+
+// Project is a project as a viewer sees it.
+type Project struct {
+	ProjectInfo
+}
+
+// NewProject is the input of CreateProject.
+type NewProject struct {
+	// Name is the project's ID: an immutable slug.
+	Name        string
+	DisplayName string
+	Description string
+}
+
+var projectName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,61}[a-z0-9]$`)
+
+const (
+	maxDisplayName = 100
+	maxDescription = 2000
+)
+
+// ValidateProjectName checks that name is a project slug: 2 to 63 lowercase
+// letters, digits and hyphens, starting with a letter, not ending in a hyphen.
+func ValidateProjectName(name string) error {
+	if !projectName.MatchString(name) {
+		return invalid("name", "project name %q must be 2 to 63 lowercase letters, digits and hyphens, start with a letter and not end with a hyphen", name)
+	}
+	return nil
+}
+
+func validateText(field, s string, limit int) error {
+	if !utf8.ValidString(s) {
+		return invalid(field, "%s is not valid UTF-8", field)
+	}
+	if n := utf8.RuneCountInString(s); n > limit {
+		return invalid(field, "%s is %d characters long; the limit is %d", field, n, limit)
+	}
+	return nil
+}
+
+// CreateProject creates a project whose admin is the creator. A taken name
+// is CodeConflict.
+func (g *Graph) CreateProject(ctx context.Context, actor User, p NewProject) (Project, Token, error) {
+	if err := ValidateProjectName(p.Name); err != nil {
+		return Project{}, "", err
+	}
+	if err := validateText("displayName", p.DisplayName, maxDisplayName); err != nil {
+		return Project{}, "", err
+	}
+	if err := validateText("description", p.Description, maxDescription); err != nil {
+		return Project{}, "", err
+	}
+	if p.DisplayName == "" {
+		p.DisplayName = p.Name
+	}
+
+	// The name is claimed atomically in the graph: a project exists exactly
+	// while some relationship names it, and it always has an admin.
+	admin := roleRelationship(p.Name, RoleAdmin, actor)
+	resp, err := g.perms.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{
+		Updates: []*v1.RelationshipUpdate{update(v1.RelationshipUpdate_OPERATION_CREATE, admin)},
+		OptionalPreconditions: []*v1.Precondition{mustNotMatch(&v1.RelationshipFilter{
+			ResourceType: string(schema.TypeProject), OptionalResourceId: p.Name,
+		})},
+	})
+	if err != nil {
+		return Project{}, "", fromSpiceDB(ctx, err, "a project named "+p.Name+" already exists")
+	}
+
+	info := ProjectInfo{
+		Name: p.Name, DisplayName: p.DisplayName, Description: p.Description,
+		CreatedAt: g.now().UTC(), CreatedBy: actor.ID,
+	}
+	if err := g.catalog.PutProject(ctx, info); err != nil {
+		// Give the name back, so a failed create changes nothing.
+		_, undoErr := g.perms.WriteRelationships(context.WithoutCancel(ctx), &v1.WriteRelationshipsRequest{
+			Updates: []*v1.RelationshipUpdate{update(v1.RelationshipUpdate_OPERATION_DELETE, admin)},
+		})
+		return Project{}, "", &Error{Code: CodeUnavailable, Message: "could not store project metadata", Err: errors.Join(err, undoErr)}
+	}
+	return Project{ProjectInfo: info}, tokenOf(resp.GetWrittenAt()), nil
+}
+
+// Project returns a project the viewer may read. A project that does not
+// exist and one the viewer may not read are both CodeNotFound.
+func (g *Graph) Project(ctx context.Context, viewer User, name string, t Token) (Project, error) {
+	if err := ValidateProjectName(name); err != nil {
+		return Project{}, err
+	}
+	ok, err := g.Check(ctx, viewer, Object{schema.TypeProject, name}, schema.ProjectRead, t)
+	if err != nil {
+		return Project{}, err
+	}
+	if !ok {
+		return Project{}, notFoundProject(name)
+	}
+	return g.projectInfo(ctx, name)
+}
+
+func notFoundProject(name string) error {
+	return errorf(CodeNotFound, "project %q not found", name)
+}
+
+// projectInfo returns the metadata of a project known to exist; a project
+// whose metadata was never stored still has its name.
+func (g *Graph) projectInfo(ctx context.Context, name string) (Project, error) {
+	infos, err := g.catalog.Projects(ctx, []string{name})
+	if err != nil {
+		return Project{}, &Error{Code: CodeUnavailable, Message: "could not read project metadata", Err: err}
+	}
+	info, ok := infos[name]
+	if !ok {
+		info = ProjectInfo{Name: name, DisplayName: name}
+	}
+	return Project{ProjectInfo: info}, nil
+}
+
+// ProjectQuery selects the projects on which the viewer has Permission
+// (default read).
+type ProjectQuery struct {
+	PageRequest
+	Permission schema.Permission
+}
+
+// Projects lists the projects the viewer has the asked permission on, by
+// SpiceDB's LookupResources, one page at a time.
+func (g *Graph) Projects(ctx context.Context, viewer User, q ProjectQuery) (Page[Project], error) {
+	if q.Permission == "" {
+		q.Permission = schema.ProjectRead
+	}
+	if !schema.HasPermission(schema.TypeProject, q.Permission) {
+		return Page[Project]{}, invalid("permission", "%q is not a project permission", q.Permission)
+	}
+	size, err := q.pageSize()
+	if err != nil {
+		return Page[Project]{}, err
+	}
+	after, token, err := q.start()
+	if err != nil {
+		return Page[Project]{}, err
+	}
+	// Stop the stream when the page is full.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// One more than asked tells whether another page follows.
+	stream, err := g.perms.LookupResources(ctx, &v1.LookupResourcesRequest{
+		Consistency:        readConsistency(token),
+		ResourceObjectType: string(schema.TypeProject),
+		Permission:         string(q.Permission),
+		Subject:            userSubject(viewer),
+		OptionalLimit:      uint32(size + 1),
+		OptionalCursor:     after,
+	})
+	if err != nil {
+		return Page[Project]{}, fromSpiceDB(ctx, err, "")
+	}
+	var page Page[Project]
+	var names []string
+	for {
+		r, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return Page[Project]{}, fromSpiceDB(ctx, err, "")
+		}
+		if r.GetPermissionship() != v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
+			continue
+		}
+		if len(names) == size {
+			page.HasNext = true
+			break
+		}
+		names = append(names, r.GetResourceObjectId())
+		page.Cursors = append(page.Cursors, cursor{SpiceDB: r.GetAfterResultCursor().GetToken(), Token: token}.encode())
+	}
+	infos, err := g.catalog.Projects(ctx, names)
+	if err != nil {
+		return Page[Project]{}, &Error{Code: CodeUnavailable, Message: "could not read project metadata", Err: err}
+	}
+	for _, name := range names {
+		info, ok := infos[name]
+		if !ok {
+			info = ProjectInfo{Name: name, DisplayName: name}
+		}
+		page.Items = append(page.Items, Project{ProjectInfo: info})
+	}
+	return page, nil
+}
