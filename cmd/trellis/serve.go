@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/urfave/cli/v3"
+
+	"github.com/seed-6461fa00/trellis/server"
+)
+
+// devUser is the user GraphiQL acts as in development mode.
+const devUser = "alice"
+
+func serveCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "serve",
+		Usage: "serve the GraphQL API over a data directory",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "HTTP listen address", Sources: cli.EnvVars("TRELLIS_ADDR")},
+			&cli.StringFlag{Name: "data", Value: "./data", Usage: "data directory (created if missing)", Sources: cli.EnvVars("TRELLIS_DATA")},
+			&cli.BoolFlag{Name: "dev", Usage: "development mode: print a token, and mint tokens for any user at /dev/token", Sources: cli.EnvVars("TRELLIS_DEV")},
+			&cli.StringFlag{Name: "jwt-secret-file", Usage: "file holding the HS256 secret that signs user tokens", Sources: cli.EnvVars("TRELLIS_JWT_SECRET_FILE")},
+			&cli.StringFlag{Name: "jwt-issuer", Usage: "required iss claim of user tokens", Sources: cli.EnvVars("TRELLIS_JWT_ISSUER")},
+			&cli.StringFlag{Name: "jwt-audience", Usage: "required aud claim of user tokens", Sources: cli.EnvVars("TRELLIS_JWT_AUDIENCE")},
+			&cli.StringFlag{Name: "jwt-user-claim", Value: "sub", Usage: "claim that names the user", Sources: cli.EnvVars("TRELLIS_JWT_USER_CLAIM")},
+		},
+		Action: func(ctx context.Context, cmd *cli.Command) error {
+			return serve(ctx, serveConfig{
+				addr: cmd.String("addr"), data: cmd.String("data"), dev: cmd.Bool("dev"),
+				secretFile: cmd.String("jwt-secret-file"), issuer: cmd.String("jwt-issuer"),
+				audience: cmd.String("jwt-audience"), userClaim: cmd.String("jwt-user-claim"),
+			})
+		},
+	}
+}
+
+type serveConfig struct {
+	addr, data, secretFile, issuer, audience, userClaim string
+	dev                                                 bool
+}
+
+func serve(ctx context.Context, cfg serveConfig) error {
+	secret, err := loadSecret(cfg)
+	if err != nil {
+		return err
+	}
+	auth, err := server.NewAuthenticator(server.AuthConfig{Secret: secret, Issuer: cfg.issuer, Audience: cfg.audience, UserClaim: cfg.userClaim})
+	if err != nil {
+		return err
+	}
+
+	stack, err := server.OpenStack(ctx, server.StackConfig{DataDir: cfg.data, OpenDatastore: openDatastore})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := stack.Close(closeCtx); err != nil {
+			fmt.Fprintln(os.Stderr, "trellis: close:", err)
+		}
+	}()
+
+	opts := server.Options{Auth: auth}
+	if cfg.dev {
+		if opts.DevToken, err = auth.Mint(devUser, 24*time.Hour); err != nil {
+			return err
+		}
+	}
+	h, err := server.NewHandler(stack.Graph, opts)
+	if err != nil {
+		return err
+	}
+	srv, err := server.Listen(cfg.addr, h)
+	if err != nil {
+		return err
+	}
+	base := "http://" + srv.Addr()
+	fmt.Printf("Trellis serves %s/graphql (GraphiQL at %s/), data in %s\n", base, base, cfg.data)
+	if cfg.dev {
+		fmt.Printf("Development mode: GraphiQL acts as user %q with this token:\n  %s\n", devUser, opts.DevToken)
+		fmt.Printf("A token for any other user:\n  curl '%s/dev/token?user=bob'\n", base)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdownCtx)
+}
+
+// loadSecret reads the token secret. In development mode without one, a
+// random secret is kept in the data directory so tokens survive restarts.
+func loadSecret(cfg serveConfig) ([]byte, error) {
+	if cfg.secretFile != "" {
+		s, err := os.ReadFile(cfg.secretFile)
+		if err != nil {
+			return nil, fmt.Errorf("jwt secret: %w", err)
+		}
+		return s, nil
+	}
+	if !cfg.dev {
+		return nil, errors.New("no way to authenticate users: pass --jwt-secret-file, or --dev to try Trellis out")
+	}
+	path := filepath.Join(cfg.data, "dev-secret")
+	s, err := os.ReadFile(path)
+	if err == nil {
+		return s, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("dev secret: %w", err)
+	}
+	s = make([]byte, 32)
+	if _, err := rand.Read(s); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.data, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if err := os.WriteFile(path, s, 0o600); err != nil {
+		return nil, fmt.Errorf("dev secret: %w", err)
+	}
+	return s, nil
+}
+
+// openDatastore is the one line that picks the relationship store.
+func openDatastore(ctx context.Context, _ string) (datastore.Datastore, error) {
+	return memoryDatastore(ctx)
+}

@@ -1,0 +1,42 @@
+package graph
+
+import (
+	"net/http"
+
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/vektah/gqlparser/v2/ast"
+
+	"github.com/seed-6461fa00/trellis/relations"
+)
+
+// Options bound what one request may ask for.
+type Options struct {
+	// ComplexityLimit caps a query's computed complexity (default 2000).
+	ComplexityLimit int
+	// DisableIntrospection turns off schema introspection.
+	DisableIntrospection bool
+}
+
+// NewHandler returns the GraphQL endpoint over g. It expects package server
+// to have authenticated the request (WithViewer) beforehand.
+func NewHandler(g *relations.Graph, opts Options) http.Handler {
+	if opts.ComplexityLimit == 0 {
+		opts.ComplexityLimit = 2000
+	}
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Graph: g}}))
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	if !opts.DisableIntrospection {
+		srv.Use(extension.Introspection{})
+	}
+	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
+	srv.SetErrorPresenter(presentError)
+	srv.SetRecoverFunc(recoverPanic)
+	return srv
+}

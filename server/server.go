@@ -1,0 +1,146 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/playground"
+
+	"github.com/seed-6461fa00/trellis/graph"
+	"github.com/seed-6461fa00/trellis/relations"
+)
+
+// Options configure the HTTP handler.
+type Options struct {
+	// Auth verifies bearer tokens. Required: nothing is served
+	// unauthenticated.
+	Auth *Authenticator
+	// DevToken, when set (--dev), is shown pre-filled in GraphiQL, and
+	// /dev/token mints tokens for any user name.
+	DevToken string
+	// GraphQL bounds queries.
+	GraphQL graph.Options
+	// MaxBodyBytes caps a request body (default 1 MiB).
+	MaxBodyBytes int64
+}
+
+// NewHandler returns Trellis's HTTP API over g.
+func NewHandler(g *relations.Graph, opts Options) (http.Handler, error) {
+	if opts.Auth == nil {
+		return nil, errors.New("server: an authenticator is required")
+	}
+	if opts.MaxBodyBytes == 0 {
+		opts.MaxBodyBytes = 1 << 20
+	}
+	mux := http.NewServeMux()
+	gql := graph.NewHandler(g, opts.GraphQL)
+	mux.Handle("/graphql", limitBody(opts.MaxBodyBytes, authenticate(opts.Auth, gql)))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = w.Write([]byte("ok\n"))
+	})
+
+	var uiOpts []playground.GraphiqlConfigOption
+	if opts.DevToken != "" {
+		uiOpts = append(uiOpts, playground.WithGraphiqlUiHeaders(map[string]string{"Authorization": "Bearer " + opts.DevToken}))
+		mux.HandleFunc("GET /dev/token", devToken(opts.Auth))
+	}
+	mux.Handle("GET /{$}", playground.Handler("Trellis", "/graphql", uiOpts...))
+	return mux, nil
+}
+
+// authenticate puts the viewer and the consistency header in the context,
+// or answers 401 in GraphQL's error shape.
+func authenticate(a *Authenticator, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r)
+			return
+		}
+		u, err := a.Authenticate(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="trellis"`)
+			writeGraphQLError(w, http.StatusUnauthorized, relations.CodeUnauthenticated, "a valid bearer token is required")
+			return
+		}
+		ctx := graph.WithViewer(r.Context(), u)
+		if t := r.Header.Get("X-Consistency-Token"); t != "" {
+			ctx = graph.WithConsistencyToken(ctx, relations.Token(t))
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func limitBody(n int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > n {
+			writeGraphQLError(w, http.StatusRequestEntityTooLarge, relations.CodeInvalid, fmt.Sprintf("the request body exceeds %d bytes", n))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func writeGraphQLError(w http.ResponseWriter, status int, code relations.Code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []map[string]any{{"message": msg, "extensions": map[string]any{"code": code}}},
+	})
+}
+
+// devToken mints a day-long token for ?user=NAME. Mounted only with --dev.
+func devToken(a *Authenticator) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, err := a.Mint(r.URL.Query().Get("user"), 24*time.Hour)
+		if err != nil {
+			http.Error(w, "give a user name: /dev/token?user=NAME", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = fmt.Fprintln(w, tok)
+	}
+}
+
+// HTTPServer serves a handler on a listener with timeouts on every phase.
+type HTTPServer struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// Listen binds addr ("127.0.0.1:0" picks a free port).
+func Listen(addr string, h http.Handler) (*HTTPServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", addr, err)
+	}
+	return &HTTPServer{ln: ln, srv: &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}}, nil
+}
+
+// Addr is the address the server listens on.
+func (s *HTTPServer) Addr() string { return s.ln.Addr().String() }
+
+// Serve serves until Shutdown; it then returns nil.
+func (s *HTTPServer) Serve() error {
+	if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops accepting requests and waits for in-flight ones until ctx
+// ends.
+func (s *HTTPServer) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }

@@ -1,0 +1,79 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/authzed/spicedb/pkg/datastore"
+	"google.golang.org/grpc"
+
+	"github.com/seed-6461fa00/trellis/relations"
+	"github.com/seed-6461fa00/trellis/relations/badgercatalog"
+	"github.com/seed-6461fa00/trellis/relations/embedded"
+)
+
+// Stack is everything Trellis runs on over one data directory: the
+// datastore, SpiceDB's engine over it, the catalog, and the relation graph.
+type Stack struct {
+	Graph   *relations.Graph
+	Engine  *embedded.Engine
+	Catalog *badgercatalog.Catalog
+	ds      datastore.Datastore
+}
+
+// StackConfig says where the data lives.
+type StackConfig struct {
+	// DataDir holds the relationships and the catalog; created if missing.
+	DataDir string
+	// OpenDatastore builds SpiceDB's datastore in dir.
+	OpenDatastore func(ctx context.Context, dir string) (datastore.Datastore, error)
+}
+
+// OpenStack opens (creating if needed) the data directory and starts the
+// engine over it.
+func OpenStack(ctx context.Context, cfg StackConfig) (_ *Stack, err error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	s := &Stack{}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, s.Close(context.WithoutCancel(ctx)))
+		}
+	}()
+	if s.ds, err = cfg.OpenDatastore(ctx, filepath.Join(cfg.DataDir, "relations")); err != nil {
+		return s, fmt.Errorf("open relationships: %w", err)
+	}
+	if s.Catalog, err = badgercatalog.Open(filepath.Join(cfg.DataDir, "catalog")); err != nil {
+		return s, err
+	}
+	if s.Engine, err = embedded.Start(ctx, embedded.Config{Datastore: s.ds}); err != nil {
+		return s, err
+	}
+	if s.Graph, err = relations.Open(ctx, s.Engine.Conn(), s.Catalog); err != nil {
+		return s, err
+	}
+	return s, nil
+}
+
+// Conn is an authenticated connection to the SpiceDB v1 API of the stack.
+func (s *Stack) Conn() grpc.ClientConnInterface { return s.Engine.Conn() }
+
+// Close stops the engine, then closes the stores, in that order, so no
+// request is cut off mid-write.
+func (s *Stack) Close(ctx context.Context) error {
+	var errs []error
+	if s.Engine != nil {
+		errs = append(errs, s.Engine.Close(ctx))
+	}
+	if s.ds != nil {
+		errs = append(errs, s.ds.Close())
+	}
+	if s.Catalog != nil {
+		errs = append(errs, s.Catalog.Close())
+	}
+	return errors.Join(errs...)
+}
