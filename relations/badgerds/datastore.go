@@ -1,0 +1,371 @@
+package badgerds
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/dgraph-io/badger/v4"
+	"github.com/google/uuid"
+)
+
+// Datastore is SpiceDB's datastore on Badger. Build it with New; whoever
+// builds it closes it.
+type Datastore struct {
+	db       *badger.DB
+	cfg      config
+	uniqueID string
+	dir      string
+
+	occ    occ
+	marks  watermark
+	closed atomic.Bool
+
+	gc gcState
+}
+
+var (
+	_ datastore.Datastore                   = (*Datastore)(nil)
+	_ datastore.GarbageCollectableDatastore = (*Datastore)(nil)
+)
+
+// New opens the datastore in dir, creating it if dir is empty or missing.
+// It refuses, with an error naming the problem, a directory that holds
+// another program's files, a damaged store, a directory it may not write,
+// and a directory another process has open.
+func New(ctx context.Context, dir string, opts ...Option) (datastore.Datastore, error) {
+	return open(ctx, dir, opts...)
+}
+
+func open(_ context.Context, dir string, opts ...Option) (*Datastore, error) {
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o(&cfg)
+	}
+	bopts := badger.DefaultOptions(dir).
+		WithLogger(nil).
+		WithSyncWrites(cfg.syncWrites).
+		WithDetectConflicts(false). // conflicts are ours to detect: see occ
+		WithBlockCacheSize(cfg.blockCacheMiB << 20).
+		WithNumVersionsToKeep(1)
+	if cfg.inMemory {
+		bopts = bopts.WithInMemory(true).WithDir("").WithValueDir("")
+	} else if err := checkDirectory(dir); err != nil {
+		return nil, err
+	}
+	db, err := badger.OpenManaged(bopts)
+	if err != nil {
+		return nil, explainOpenError(dir, err)
+	}
+	ds := &Datastore{db: db, cfg: cfg, dir: dir}
+	ds.marks.init(db.MaxVersion())
+	ds.occ.init()
+	if err := ds.initIdentity(); err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	ds.startGC()
+	return ds, nil
+}
+
+// checkDirectory refuses a directory that is not ours before Badger can
+// write into it.
+func checkDirectory(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("badgerds: create %s: %w", dir, err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("badgerds: read %s: %w", dir, err)
+	}
+	if len(entries) == 0 {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+		return fmt.Errorf("badgerds: %s is not empty and holds no relationship store (no MANIFEST); refusing to write into it", dir)
+	}
+	return nil
+}
+
+func explainOpenError(dir string, err error) error {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "Cannot acquire directory lock"):
+		return fmt.Errorf("badgerds: %s is in use by another process: %w", dir, err)
+	case errors.Is(err, os.ErrPermission) || strings.Contains(msg, "permission denied") || strings.Contains(msg, "read-only file system"):
+		return fmt.Errorf("badgerds: %s is not writable: %w", dir, err)
+	default:
+		return fmt.Errorf("badgerds: %s holds a damaged or foreign store: %w", dir, err)
+	}
+}
+
+// initIdentity stamps a new store with its format and a unique ID, and
+// checks both on an existing one.
+func (ds *Datastore) initIdentity() error {
+	txn := ds.db.NewTransactionAt(ds.marks.headRev(), false)
+	defer txn.Discard()
+	format, err := getValue(txn, keyFormat)
+	if err != nil {
+		return err
+	}
+	id, err := getValue(txn, keyUniqueID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case format == nil && ds.marks.headRev() != 0:
+		return fmt.Errorf("badgerds: %s is a Badger store of another program, not a relationship store", ds.dir)
+	case format != nil && string(format) != formatVersion:
+		return fmt.Errorf("badgerds: %s holds store format %q; this build reads %q", ds.dir, format, formatVersion)
+	case format != nil:
+		ds.uniqueID = string(id)
+		return nil
+	}
+	ds.uniqueID = uuid.NewString()
+	_, err = ds.commitInternal(func(w *keyRecorder) error {
+		if err := w.set(keyFormat, []byte(formatVersion)); err != nil {
+			return err
+		}
+		return w.set(keyUniqueID, []byte(ds.uniqueID))
+	})
+	return err
+}
+
+func getValue(txn *badger.Txn, key []byte) ([]byte, error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return item.ValueCopy(nil)
+}
+
+var errClosed = errors.New("badgerds: datastore is closed")
+
+func (ds *Datastore) checkOpen() error {
+	if ds.closed.Load() {
+		return errClosed
+	}
+	return nil
+}
+
+// Close stops garbage collection and closes Badger. It is safe to call twice.
+func (ds *Datastore) Close() error {
+	if ds.closed.Swap(true) {
+		return nil
+	}
+	ds.stopGC()
+	ds.marks.close()
+	return ds.db.Close()
+}
+
+// MetricsID implements datastore.ReadOnlyDatastore.
+func (ds *Datastore) MetricsID() (string, error) { return "badger", nil }
+
+// UniqueID implements datastore.ReadOnlyDatastore; it survives restarts.
+func (ds *Datastore) UniqueID(context.Context) (string, error) { return ds.uniqueID, nil }
+
+// ReadyState implements datastore.ReadOnlyDatastore.
+func (ds *Datastore) ReadyState(context.Context) (datastore.ReadyState, error) {
+	if err := ds.checkOpen(); err != nil {
+		return datastore.ReadyState{Message: err.Error()}, nil
+	}
+	return datastore.ReadyState{IsReady: true}, nil
+}
+
+// Features implements datastore.ReadOnlyDatastore.
+func (ds *Datastore) Features(context.Context) (*datastore.Features, error) {
+	return ds.OfflineFeatures()
+}
+
+// OfflineFeatures implements datastore.ReadOnlyDatastore.
+func (ds *Datastore) OfflineFeatures() (*datastore.Features, error) {
+	return &datastore.Features{
+		Watch:                   datastore.Feature{Status: datastore.FeatureSupported},
+		IntegrityData:           datastore.Feature{Status: datastore.FeatureSupported},
+		ContinuousCheckpointing: datastore.Feature{Status: datastore.FeatureUnsupported},
+		WatchEmitsImmediately:   datastore.Feature{Status: datastore.FeatureUnsupported},
+	}, nil
+}
+
+// HeadRevision implements datastore.ReadOnlyDatastore: the newest revision
+// whose commit, and every commit before it, is durable and readable.
+func (ds *Datastore) HeadRevision(context.Context) (datastore.RevisionWithSchemaHash, error) {
+	if err := ds.checkOpen(); err != nil {
+		return datastore.RevisionWithSchemaHash{}, err
+	}
+	head := ds.marks.headRev()
+	hash, err := ds.schemaHashAt(head)
+	if err != nil {
+		return datastore.RevisionWithSchemaHash{}, err
+	}
+	return datastore.RevisionWithSchemaHash{Revision: revision(head), SchemaHash: hash}, nil
+}
+
+// OptimizedRevision implements datastore.ReadOnlyDatastore: the start of the
+// current quantization window, so concurrent reads share a revision (and
+// SpiceDB's caches), but never beyond the head.
+func (ds *Datastore) OptimizedRevision(context.Context) (datastore.RevisionWithSchemaHash, error) {
+	if err := ds.checkOpen(); err != nil {
+		return datastore.RevisionWithSchemaHash{}, err
+	}
+	rev := ds.marks.headRev()
+	if q := ds.cfg.quantization.Nanoseconds(); q > 1 {
+		if bucket := uint64(time.Now().UnixNano() / q * q); bucket < rev {
+			rev = bucket
+		}
+	}
+	hash, err := ds.schemaHashAt(rev)
+	if err != nil {
+		return datastore.RevisionWithSchemaHash{}, err
+	}
+	return datastore.RevisionWithSchemaHash{Revision: revision(rev), SchemaHash: hash}, nil
+}
+
+func (ds *Datastore) schemaHashAt(rev uint64) (string, error) {
+	txn := ds.db.NewTransactionAt(rev, false)
+	defer txn.Discard()
+	h, err := getValue(txn, keyHash)
+	return string(h), err
+}
+
+// CheckRevision implements datastore.ReadOnlyDatastore. A revision is
+// readable from the GC window's start up to the head.
+func (ds *Datastore) CheckRevision(_ context.Context, r datastore.Revision) error {
+	if err := ds.checkOpen(); err != nil {
+		return err
+	}
+	rev, ok := r.(revision)
+	if !ok || rev == 0 {
+		return datastore.NewInvalidRevisionErr(r, datastore.RevisionStale)
+	}
+	head := ds.marks.headRev()
+	switch {
+	case uint64(rev) == head:
+		return nil
+	case uint64(rev) > head:
+		return datastore.NewInvalidRevisionErr(r, datastore.CouldNotDetermineRevision)
+	case uint64(rev) < ds.oldestReadable():
+		return datastore.NewInvalidRevisionErr(r, datastore.RevisionStale)
+	}
+	return nil
+}
+
+// oldestReadable is the oldest revision still guaranteed to read correctly.
+func (ds *Datastore) oldestReadable() uint64 {
+	horizon := time.Now().Add(-ds.cfg.gcWindow).UnixNano()
+	if horizon < 0 {
+		horizon = 0
+	}
+	return max(uint64(horizon), ds.gc.discardedBelow.Load())
+}
+
+// RevisionFromString implements datastore.ReadOnlyDatastore.
+func (ds *Datastore) RevisionFromString(s string) (datastore.Revision, error) {
+	return parseRevision(s)
+}
+
+// SnapshotReader implements datastore.ReadOnlyDatastore.
+func (ds *Datastore) SnapshotReader(r datastore.Revision) datastore.Reader {
+	rev, err := asRevision(r)
+	if err == nil {
+		err = ds.checkOpen()
+	}
+	return &reader{ds: ds, rev: uint64(rev), err: err}
+}
+
+// watermark tracks which commit timestamps have been handed to Badger and
+// which have finished: the head is the highest timestamp at or below which
+// every commit has finished, so a snapshot at the head never misses a
+// commit still being applied.
+type watermark struct {
+	mu      sync.Mutex
+	head    uint64
+	pending []uint64 // assigned, ascending
+	done    map[uint64]bool
+	changed chan struct{} // closed and replaced whenever head advances
+	closed  bool
+}
+
+func (w *watermark) init(head uint64) {
+	w.head = head
+	w.done = map[uint64]bool{}
+	w.changed = make(chan struct{})
+}
+
+func (w *watermark) headRev() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.head
+}
+
+// next returns a channel closed when the head next moves.
+func (w *watermark) next() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.changed
+}
+
+// begin registers ts, which must exceed every timestamp registered before.
+func (w *watermark) begin(ts uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.pending = append(w.pending, ts)
+}
+
+// finish marks ts done and advances the head over finished commits.
+func (w *watermark) finish(ts uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.done[ts] = true
+	advanced := false
+	for len(w.pending) > 0 && w.done[w.pending[0]] {
+		delete(w.done, w.pending[0])
+		w.head = w.pending[0]
+		w.pending = w.pending[1:]
+		advanced = true
+	}
+	if advanced {
+		close(w.changed)
+		w.changed = make(chan struct{})
+	}
+}
+
+// waitFor blocks until the head reaches ts; false if the store closed first.
+func (w *watermark) waitFor(ts uint64) bool {
+	for {
+		w.mu.Lock()
+		if w.head >= ts {
+			w.mu.Unlock()
+			return true
+		}
+		if w.closed {
+			w.mu.Unlock()
+			return false
+		}
+		ch := w.changed
+		w.mu.Unlock()
+		<-ch
+	}
+}
+
+// close wakes every waiter for good.
+func (w *watermark) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+	close(w.changed)
+	w.changed = make(chan struct{})
+}

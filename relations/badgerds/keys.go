@@ -1,0 +1,116 @@
+package badgerds
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+
+	"github.com/authzed/spicedb/pkg/tuple"
+)
+
+// Key space. One byte tags each kind of key; the fields of a relationship
+// key are separated by sep, a byte no SpiceDB identifier may contain and
+// that sorts before every byte one may, so key order is field-wise order.
+const (
+	tagForward   byte = 'r' // resource type, id, relation, subject type, id, relation
+	tagReverse   byte = 's' // subject type, id, relation, resource type, id, relation
+	tagNamespace byte = 'n' // legacy namespace definitions, by name
+	tagCaveat    byte = 'c' // legacy caveat definitions, by name
+	tagSchema    byte = 'S' // the unified stored schema
+	tagHash      byte = 'H' // the stored schema's hash
+	tagChangelog byte = 'l' // changes of one transaction, by big-endian revision
+	tagCounter   byte = 'k' // relationship counters, by name
+	tagExpiry    byte = 'x' // big-endian expiration nanos + forward key: expiring relationships
+	tagMeta      byte = 'm' // the store's identity and format
+
+	sep byte = 0
+)
+
+var (
+	keyUniqueID = []byte{tagMeta, 'i', 'd'}
+	keyFormat   = []byte{tagMeta, 'f', 'm', 't'}
+	keySchema   = []byte{tagSchema}
+	keyHash     = []byte{tagHash}
+)
+
+// formatVersion is written once per store; a store with another value, or a
+// Badger directory without it but with data, is refused.
+const formatVersion = "trellis-badgerds-1"
+
+func appendFields(b []byte, fields ...string) []byte {
+	for i, f := range fields {
+		if i > 0 {
+			b = append(b, sep)
+		}
+		b = append(b, f...)
+	}
+	return b
+}
+
+func forwardKey(r tuple.RelationshipReference) []byte {
+	b := make([]byte, 0, 1+len(r.Resource.ObjectType)+len(r.Resource.ObjectID)+len(r.Resource.Relation)+
+		len(r.Subject.ObjectType)+len(r.Subject.ObjectID)+len(r.Subject.Relation)+5)
+	b = append(b, tagForward)
+	return appendFields(b, r.Resource.ObjectType, r.Resource.ObjectID, r.Resource.Relation,
+		r.Subject.ObjectType, r.Subject.ObjectID, r.Subject.Relation)
+}
+
+func reverseKey(r tuple.RelationshipReference) []byte {
+	b := make([]byte, 0, 1+len(r.Resource.ObjectType)+len(r.Resource.ObjectID)+len(r.Resource.Relation)+
+		len(r.Subject.ObjectType)+len(r.Subject.ObjectID)+len(r.Subject.Relation)+5)
+	b = append(b, tagReverse)
+	return appendFields(b, r.Subject.ObjectType, r.Subject.ObjectID, r.Subject.Relation,
+		r.Resource.ObjectType, r.Resource.ObjectID, r.Resource.Relation)
+}
+
+var errBadKey = errors.New("badgerds: malformed relationship key")
+
+// parseRelationshipKey reads a forward or reverse key back into a reference.
+func parseRelationshipKey(key []byte) (tuple.RelationshipReference, error) {
+	if len(key) == 0 {
+		return tuple.RelationshipReference{}, errBadKey
+	}
+	parts := bytes.Split(key[1:], []byte{sep})
+	if len(parts) != 6 {
+		return tuple.RelationshipReference{}, errBadKey
+	}
+	a := tuple.ObjectAndRelation{ObjectType: string(parts[0]), ObjectID: string(parts[1]), Relation: string(parts[2])}
+	b := tuple.ObjectAndRelation{ObjectType: string(parts[3]), ObjectID: string(parts[4]), Relation: string(parts[5])}
+	switch key[0] {
+	case tagForward:
+		return tuple.RelationshipReference{Resource: a, Subject: b}, nil
+	case tagReverse:
+		return tuple.RelationshipReference{Resource: b, Subject: a}, nil
+	}
+	return tuple.RelationshipReference{}, errBadKey
+}
+
+func nameKey(tag byte, name string) []byte { return append([]byte{tag}, name...) }
+
+func changelogKey(rev uint64) []byte {
+	b := make([]byte, 9)
+	b[0] = tagChangelog
+	binary.BigEndian.PutUint64(b[1:], rev)
+	return b
+}
+
+func expiryKey(expiresAt int64, fwd []byte) []byte {
+	b := make([]byte, 9, 9+len(fwd))
+	b[0] = tagExpiry
+	binary.BigEndian.PutUint64(b[1:], uint64(expiresAt))
+	return append(b, fwd...)
+}
+
+// prefixEnd returns the smallest key greater than every key with prefix p.
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xff {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil // every key sorts before no key: scan to the end
+}
+
+func decodeChangelogKey(k []byte) uint64 { return binary.BigEndian.Uint64(k[1:]) }

@@ -1,0 +1,366 @@
+package badgerds
+
+import (
+	"bytes"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/authzed/spicedb/pkg/datastore/options"
+	"github.com/authzed/spicedb/pkg/tuple"
+)
+
+// maxPlannedRanges bounds how far a query's fixed values are multiplied out
+// into separate ranges; beyond it, rows are filtered instead.
+const maxPlannedRanges = 4096
+
+// field is what a query knows of one key field: nothing, a set of values,
+// or (for a resource ID) a prefix.
+type field struct {
+	values []string // sorted; nil means any value
+	prefix string
+}
+
+// keyFields is the number of fields of a relationship key.
+const keyFields = 6
+
+// plan turns what is known of the leading fields of a key, in key order,
+// into the sorted, disjoint key ranges that can hold matching rows.
+func plan(tag byte, fields []field) []keyRange {
+	prefixes := [][]byte{{tag}}
+	for i, f := range fields {
+		last := i == keyFields-1
+		switch {
+		case f.prefix != "":
+			out := make([]keyRange, 0, len(prefixes))
+			for _, p := range prefixes {
+				start := append(bytes.Clone(p), f.prefix...)
+				out = append(out, keyRange{start: start, end: prefixEnd(start)})
+			}
+			return out
+		case f.values == nil || len(prefixes)*len(f.values) > maxPlannedRanges:
+			return rangesOf(prefixes)
+		}
+		next := make([][]byte, 0, len(prefixes)*len(f.values))
+		for _, p := range prefixes {
+			for _, v := range f.values {
+				k := append(bytes.Clone(p), v...)
+				if !last {
+					k = append(k, sep)
+				}
+				next = append(next, k)
+			}
+		}
+		prefixes = next
+		if last {
+			out := make([]keyRange, 0, len(prefixes))
+			for _, k := range prefixes {
+				out = append(out, pointRange(k))
+			}
+			return out
+		}
+	}
+	return rangesOf(prefixes)
+}
+
+func rangesOf(prefixes [][]byte) []keyRange {
+	out := make([]keyRange, 0, len(prefixes))
+	for _, p := range prefixes {
+		out = append(out, keyRange{start: p, end: prefixEnd(p)})
+	}
+	return out
+}
+
+func known(v string) field {
+	if v == "" {
+		return field{}
+	}
+	return field{values: []string{v}}
+}
+
+func knownSet(vs []string) field {
+	if len(vs) == 0 {
+		return field{}
+	}
+	s := slices.Clone(vs)
+	slices.Sort(s)
+	return field{values: slices.Compact(s)}
+}
+
+// subjectRelations is the set of subject relations a relation filter
+// allows, or any.
+func subjectRelations(f datastore.SubjectRelationFilter) field {
+	if f.OnlyNonEllipsisRelations {
+		return field{}
+	}
+	var vs []string
+	if f.IncludeEllipsisRelation {
+		vs = append(vs, tuple.Ellipsis)
+	}
+	if f.NonEllipsisRelation != "" {
+		vs = append(vs, f.NonEllipsisRelation)
+	}
+	return knownSet(vs)
+}
+
+// scanSpec is one planned query: where to look, what to keep, in which
+// order, from where and how many.
+type scanSpec struct {
+	tag    byte
+	ranges []keyRange
+	keep   func(tuple.Relationship) bool
+	// order is the order rows come out of the index; want is the order the
+	// caller asked for.
+	order, want    options.SortOrder
+	after          options.Cursor
+	limit          *uint64
+	skipCaveats    bool
+	includeExpired bool
+	now            time.Time
+}
+
+// forwardSpec plans QueryRelationships.
+func forwardSpec(f datastore.RelationshipsFilter, o *options.QueryOptions, now time.Time) (scanSpec, error) {
+	if o.After != nil && o.Sort == options.Unsorted {
+		return scanSpec{}, datastore.ErrCursorsWithoutSorting
+	}
+	s := scanSpec{
+		keep: filterFunc(f), want: o.Sort, after: o.After, limit: o.Limit,
+		skipCaveats: o.SkipCaveats, includeExpired: o.SkipExpiration, now: now,
+	}
+	var selector *datastore.SubjectsSelector
+	if len(f.OptionalSubjectsSelectors) == 1 {
+		selector = &f.OptionalSubjectsSelectors[0]
+	}
+	if f.OptionalResourceType == "" && selector != nil && selector.OptionalSubjectType != "" {
+		// Only the subject is known: the subject-first index finds it.
+		s.tag, s.order = tagReverse, options.BySubject
+		s.ranges = plan(tagReverse, []field{
+			known(selector.OptionalSubjectType), knownSet(selector.OptionalSubjectIds), subjectRelations(selector.RelationFilter),
+		})
+		return s, nil
+	}
+	resourceIDs := knownSet(f.OptionalResourceIds)
+	if f.OptionalResourceIDPrefix != "" {
+		resourceIDs = field{prefix: f.OptionalResourceIDPrefix}
+	}
+	fields := []field{known(f.OptionalResourceType), resourceIDs, known(f.OptionalResourceRelation)}
+	if selector != nil {
+		fields = append(fields, known(selector.OptionalSubjectType), knownSet(selector.OptionalSubjectIds), subjectRelations(selector.RelationFilter))
+	}
+	s.tag, s.order = tagForward, options.ByResource
+	s.ranges = plan(tagForward, fields)
+	return s, nil
+}
+
+// reverseSpec plans ReverseQueryRelationships.
+func reverseSpec(f datastore.SubjectsFilter, o *options.ReverseQueryOptions, now time.Time) scanSpec {
+	selector := f.AsSelector()
+	var resType, resRel string
+	if o.ResRelation != nil {
+		resType, resRel = o.ResRelation.Namespace, o.ResRelation.Relation
+	}
+	s := scanSpec{
+		tag: tagReverse, order: options.BySubject, want: o.SortForReverse, after: o.AfterForReverse,
+		limit: o.LimitForReverse, skipCaveats: o.SkipCaveatsForReverse, includeExpired: o.SkipExpirationForReverse, now: now,
+		keep: func(rel tuple.Relationship) bool {
+			return selector.Test(rel.Subject) &&
+				(resType == "" || rel.Resource.ObjectType == resType) &&
+				(resRel == "" || rel.Resource.Relation == resRel)
+		},
+	}
+	s.ranges = plan(tagReverse, []field{
+		known(f.SubjectType), knownSet(f.OptionalSubjectIds), subjectRelations(f.RelationFilter), known(resType),
+	})
+	return s
+}
+
+// filterFunc is the exact meaning of a RelationshipsFilter, expiration
+// aside; planned ranges only narrow where it is applied.
+func filterFunc(f datastore.RelationshipsFilter) func(tuple.Relationship) bool {
+	return func(rel tuple.Relationship) bool {
+		res := rel.Resource
+		switch {
+		case f.OptionalResourceType != "" && f.OptionalResourceType != res.ObjectType,
+			len(f.OptionalResourceIds) > 0 && !slices.Contains(f.OptionalResourceIds, res.ObjectID),
+			f.OptionalResourceIDPrefix != "" && !strings.HasPrefix(res.ObjectID, f.OptionalResourceIDPrefix),
+			f.OptionalResourceRelation != "" && f.OptionalResourceRelation != res.Relation:
+			return false
+		}
+		switch f.OptionalCaveatNameFilter.Option {
+		case datastore.CaveatFilterOptionHasMatchingCaveat:
+			if rel.OptionalCaveat == nil || rel.OptionalCaveat.CaveatName != f.OptionalCaveatNameFilter.CaveatName {
+				return false
+			}
+		case datastore.CaveatFilterOptionNoCaveat:
+			if rel.OptionalCaveat != nil && rel.OptionalCaveat.CaveatName != "" {
+				return false
+			}
+		}
+		switch f.OptionalExpirationOption {
+		case datastore.ExpirationFilterOptionHasExpiration:
+			if rel.OptionalExpiration == nil {
+				return false
+			}
+		case datastore.ExpirationFilterOptionNoExpiration:
+			if rel.OptionalExpiration != nil {
+				return false
+			}
+		}
+		if len(f.OptionalSubjectsSelectors) > 0 {
+			return slices.ContainsFunc(f.OptionalSubjectsSelectors, func(s datastore.SubjectsSelector) bool {
+				return subjectMatches(s, rel.Subject)
+			})
+		}
+		return true
+	}
+}
+
+// subjectMatches is SubjectsSelector.Test with OnlyNonEllipsisRelations
+// honoured even when the ellipsis is also asked for.
+func subjectMatches(s datastore.SubjectsSelector, subject tuple.ObjectAndRelation) bool {
+	if s.OptionalSubjectType != "" && s.OptionalSubjectType != subject.ObjectType {
+		return false
+	}
+	if len(s.OptionalSubjectIds) > 0 && !slices.Contains(s.OptionalSubjectIds, subject.ObjectID) {
+		return false
+	}
+	rf := s.RelationFilter
+	if rf.OnlyNonEllipsisRelations {
+		return subject.Relation != tuple.Ellipsis
+	}
+	if rf.IsEmpty() {
+		return true
+	}
+	return (rf.IncludeEllipsisRelation && subject.Relation == tuple.Ellipsis) ||
+		(rf.NonEllipsisRelation != "" && rf.NonEllipsisRelation == subject.Relation)
+}
+
+// orderKey is rel's key in the index that serves sort order o.
+func orderKey(rel tuple.RelationshipReference, o options.SortOrder) []byte {
+	if o == options.BySubject {
+		return reverseKey(rel)
+	}
+	return forwardKey(rel)
+}
+
+// normalize maps the orders that leave the choice to us onto real ones.
+func (s scanSpec) wantOrder() options.SortOrder {
+	switch s.want {
+	case options.Unsorted:
+		return s.order
+	case options.ChooseEfficient:
+		if s.after == nil {
+			return s.order
+		}
+		return options.ByResource
+	}
+	return s.want
+}
+
+// run streams the matching rows of spec through v to yield.
+func (s scanSpec) run(v view, yield func(tuple.Relationship, error) bool) {
+	want := s.wantOrder()
+	if want != s.order {
+		s.runSorted(v, want, yield)
+		return
+	}
+	var afterKey []byte
+	if s.after != nil {
+		afterKey = append(orderKey(options.ToRelationship(s.after).RelationshipReference, want), 0)
+	}
+	var count uint64
+	for _, r := range s.ranges {
+		if afterKey != nil {
+			if r.end != nil && bytes.Compare(afterKey, r.end) >= 0 {
+				continue
+			}
+			if bytes.Compare(afterKey, r.start) > 0 {
+				r.start = afterKey
+			}
+		}
+		stop := false
+		err := v.scan(r, false, func(key, val []byte, _ uint64) (bool, error) {
+			rel, ok, err := s.decode(key, val)
+			if err != nil || !ok {
+				return err == nil, err
+			}
+			if s.limit != nil && count >= *s.limit {
+				stop = true
+				return false, nil
+			}
+			count++
+			if !yield(rel, nil) {
+				stop = true
+				return false, nil
+			}
+			return true, nil
+		})
+		if err != nil {
+			yield(tuple.Relationship{}, err)
+			return
+		}
+		if stop {
+			return
+		}
+	}
+}
+
+// runSorted collects every match, sorts it the way asked, then pages.
+func (s scanSpec) runSorted(v view, want options.SortOrder, yield func(tuple.Relationship, error) bool) {
+	type row struct {
+		key []byte
+		rel tuple.Relationship
+	}
+	var rows []row
+	for _, r := range s.ranges {
+		err := v.scan(r, false, func(key, val []byte, _ uint64) (bool, error) {
+			rel, ok, err := s.decode(key, val)
+			if ok {
+				rows = append(rows, row{orderKey(rel.RelationshipReference, want), rel})
+			}
+			return err == nil, err
+		})
+		if err != nil {
+			yield(tuple.Relationship{}, err)
+			return
+		}
+	}
+	slices.SortFunc(rows, func(a, b row) int { return bytes.Compare(a.key, b.key) })
+	var afterKey []byte
+	if s.after != nil {
+		afterKey = orderKey(options.ToRelationship(s.after).RelationshipReference, want)
+	}
+	var count uint64
+	for _, r := range rows {
+		if afterKey != nil && bytes.Compare(r.key, afterKey) <= 0 {
+			continue
+		}
+		if s.limit != nil && count >= *s.limit {
+			return
+		}
+		count++
+		if !yield(r.rel, nil) {
+			return
+		}
+	}
+}
+
+// decode reads a row and says whether the query keeps it.
+func (s scanSpec) decode(key, val []byte) (tuple.Relationship, bool, error) {
+	ref, err := parseRelationshipKey(key)
+	if err != nil {
+		return tuple.Relationship{}, false, err
+	}
+	rel := tuple.Relationship{RelationshipReference: ref}
+	if err := decodeValue(val, &rel); err != nil {
+		return tuple.Relationship{}, false, err
+	}
+	if !s.keep(rel) ||
+		(s.skipCaveats && rel.OptionalCaveat != nil) ||
+		(!s.includeExpired && expiredAt(rel, s.now)) {
+		return rel, false, nil
+	}
+	return rel, true, nil
+}

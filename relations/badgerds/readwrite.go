@@ -1,0 +1,386 @@
+package badgerds
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/authzed/spicedb/pkg/datastore/options"
+	core "github.com/authzed/spicedb/pkg/proto/core/v1"
+	"github.com/authzed/spicedb/pkg/spiceerrors"
+	"github.com/authzed/spicedb/pkg/tuple"
+	"github.com/dgraph-io/badger/v4"
+)
+
+// readWriteTx is a datastore.ReadWriteTransaction over one Badger update
+// transaction reading at readTs.
+type readWriteTx struct {
+	reader
+	keyRecorder
+	readTs  uint64
+	mu      sync.Mutex // guards reads
+	reads   []keyRange
+	changes changeSet
+}
+
+var _ datastore.ReadWriteTransaction = (*readWriteTx)(nil)
+
+func (ds *Datastore) beginReadWrite() *readWriteTx {
+	readTs := ds.occ.begin(ds.marks.headRev)
+	rwt := &readWriteTx{readTs: readTs}
+	rwt.txn = ds.db.NewTransactionAt(readTs, true)
+	rwt.reader = reader{ds: ds, rev: readTs, now: time.Now(), within: rwt.view}
+	return rwt
+}
+
+// view hands the transaction to a read; what it reads is logged.
+func (rwt *readWriteTx) view() (view, func()) {
+	log := &rangeLog{}
+	return view{txn: rwt.txn, reads: &log.ranges}, func() {
+		rwt.mu.Lock()
+		rwt.reads = append(rwt.reads, log.ranges...)
+		rwt.mu.Unlock()
+	}
+}
+
+type rangeLog struct{ ranges []keyRange }
+
+func (rwt *readWriteTx) discard() {
+	rwt.txn.Discard()
+	rwt.ds.occ.end(rwt.readTs, rwt.ds.marks.headRev())
+}
+
+// get reads one key within the transaction.
+func (rwt *readWriteTx) get(key []byte) ([]byte, error) {
+	v, _, found, err := rwt.reader.get(key)
+	if err != nil || !found {
+		return nil, err
+	}
+	return v, nil
+}
+
+// existing returns the stored relationship under fwd, expired or not.
+func (rwt *readWriteTx) existing(fwd []byte) (*tuple.Relationship, error) {
+	v, _, found, err := rwt.reader.get(fwd)
+	if err != nil || !found {
+		return nil, err
+	}
+	ref, err := parseRelationshipKey(fwd)
+	if err != nil {
+		return nil, err
+	}
+	rel := tuple.Relationship{RelationshipReference: ref}
+	if err := decodeValue(v, &rel); err != nil {
+		return nil, err
+	}
+	return &rel, nil
+}
+
+// WriteRelationships implements datastore.ReadWriteTransaction.
+func (rwt *readWriteTx) WriteRelationships(ctx context.Context, mutations []tuple.RelationshipUpdate) error {
+	for _, m := range mutations {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := rwt.apply(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (rwt *readWriteTx) apply(m tuple.RelationshipUpdate) error {
+	fwd := forwardKey(m.Relationship.RelationshipReference)
+	old, err := rwt.existing(fwd)
+	if err != nil {
+		return err
+	}
+	switch m.Operation {
+	case tuple.UpdateOperationCreate:
+		if old != nil {
+			return datastore.NewCreateRelationshipExistsError(old)
+		}
+	case tuple.UpdateOperationTouch:
+		if old != nil && sameRelationship(*old, m.Relationship) {
+			return nil
+		}
+	case tuple.UpdateOperationDelete:
+		if old == nil {
+			return nil
+		}
+		return rwt.remove(fwd, *old)
+	default:
+		return spiceerrors.MustBugf("unknown relationship update operation %v", m.Operation)
+	}
+	return rwt.put(fwd, old, m.Relationship)
+}
+
+// sameRelationship is TOUCH's test for "nothing to do": equal caveat,
+// context and expiration, as SpiceDB's string form compares them.
+func sameRelationship(a, b tuple.Relationship) bool {
+	as, err1 := tuple.String(a)
+	bs, err2 := tuple.String(b)
+	return err1 == nil && err2 == nil && as == bs
+}
+
+func (rwt *readWriteTx) put(fwd []byte, old *tuple.Relationship, rel tuple.Relationship) error {
+	val, err := encodeValue(rel)
+	if err != nil {
+		return err
+	}
+	if err := rwt.set(fwd, val); err != nil {
+		return tooLarge(err)
+	}
+	if err := rwt.set(reverseKey(rel.RelationshipReference), val); err != nil {
+		return tooLarge(err)
+	}
+	if old != nil && old.OptionalExpiration != nil {
+		if err := rwt.delete(expiryKey(old.OptionalExpiration.UnixNano(), fwd)); err != nil {
+			return tooLarge(err)
+		}
+	}
+	if rel.OptionalExpiration != nil {
+		if err := rwt.set(expiryKey(rel.OptionalExpiration.UnixNano(), fwd), nil); err != nil {
+			return tooLarge(err)
+		}
+	}
+	after := rel
+	rwt.changes.relationship(fwd, old, &after)
+	return nil
+}
+
+func (rwt *readWriteTx) remove(fwd []byte, old tuple.Relationship) error {
+	if err := rwt.delete(fwd); err != nil {
+		return tooLarge(err)
+	}
+	if err := rwt.delete(reverseKey(old.RelationshipReference)); err != nil {
+		return tooLarge(err)
+	}
+	if old.OptionalExpiration != nil {
+		if err := rwt.delete(expiryKey(old.OptionalExpiration.UnixNano(), fwd)); err != nil {
+			return tooLarge(err)
+		}
+	}
+	rwt.changes.relationship(fwd, &old, nil)
+	return nil
+}
+
+func tooLarge(err error) error {
+	if errors.Is(err, badger.ErrTxnTooBig) {
+		return fmt.Errorf("badgerds: transaction too large; write fewer relationships per transaction: %w", err)
+	}
+	return err
+}
+
+// DeleteRelationships implements datastore.ReadWriteTransaction. Expired
+// relationships that match are deleted too.
+func (rwt *readWriteTx) DeleteRelationships(ctx context.Context, filter *v1.RelationshipFilter, opts ...options.DeleteOptionsOption) (uint64, bool, error) {
+	dsFilter, err := datastore.RelationshipsFilterFromPublicFilter(filter)
+	if err != nil {
+		return 0, false, err
+	}
+	var limit uint64
+	if o := options.NewDeleteOptionsWithOptionsAndDefaults(opts...); o.DeleteLimit != nil {
+		limit = *o.DeleteLimit
+	}
+	return rwt.deleteMatching(ctx, dsFilter, limit)
+}
+
+func (rwt *readWriteTx) deleteMatching(ctx context.Context, filter datastore.RelationshipsFilter, limit uint64) (uint64, bool, error) {
+	qopts := []options.QueryOptionsOption{options.WithSkipExpiration(true)}
+	if limit > 0 {
+		qopts = append(qopts, options.WithLimit(&limit))
+	}
+	it, err := rwt.QueryRelationships(ctx, filter, qopts...)
+	if err != nil {
+		return 0, false, err
+	}
+	var doomed []tuple.Relationship
+	for rel, err := range it {
+		if err != nil {
+			return 0, false, err
+		}
+		doomed = append(doomed, rel)
+	}
+	for _, rel := range doomed {
+		if err := rwt.remove(forwardKey(rel.RelationshipReference), rel); err != nil {
+			return 0, false, err
+		}
+	}
+	n := uint64(len(doomed))
+	return n, limit > 0 && n == limit, nil
+}
+
+// BulkLoad implements datastore.ReadWriteTransaction: CREATE for each
+// relationship of the source, within this transaction.
+func (rwt *readWriteTx) BulkLoad(ctx context.Context, source datastore.BulkWriteRelationshipSource) (uint64, error) {
+	var n uint64
+	for {
+		rel, err := source.Next(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if rel == nil {
+			return n, nil
+		}
+		if err := rwt.apply(tuple.Create(*rel)); err != nil {
+			return 0, err
+		}
+		n++
+	}
+}
+
+// WriteStoredSchema implements datastore.ReadWriteTransaction.
+func (rwt *readWriteTx) WriteStoredSchema(_ context.Context, s *core.StoredSchema) error {
+	raw, err := s.MarshalVT()
+	if err != nil {
+		return fmt.Errorf("badgerds: encode stored schema: %w", err)
+	}
+	if err := rwt.set(keySchema, raw); err != nil {
+		return tooLarge(err)
+	}
+	if hash := s.GetV1().GetSchemaHash(); hash != "" {
+		return rwt.set(keyHash, []byte(hash))
+	}
+	return rwt.delete(keyHash)
+}
+
+// LegacyWriteNamespaces implements datastore.LegacySchemaWriter.
+func (rwt *readWriteTx) LegacyWriteNamespaces(_ context.Context, defs ...*core.NamespaceDefinition) error {
+	for _, def := range defs {
+		raw, err := def.MarshalVT()
+		if err != nil {
+			return err
+		}
+		if err := rwt.set(nameKey(tagNamespace, def.GetName()), raw); err != nil {
+			return tooLarge(err)
+		}
+		rwt.changes.definition(tagNamespace, def)
+	}
+	return nil
+}
+
+// LegacyDeleteNamespaces implements datastore.LegacySchemaWriter.
+func (rwt *readWriteTx) LegacyDeleteNamespaces(ctx context.Context, names []string, opt datastore.DeleteNamespacesRelationshipsOption) error {
+	for _, name := range names {
+		key := nameKey(tagNamespace, name)
+		raw, err := rwt.get(key)
+		if err != nil {
+			return err
+		}
+		if raw == nil {
+			return fmt.Errorf("badgerds: namespace %q not found", name)
+		}
+		if err := rwt.delete(key); err != nil {
+			return tooLarge(err)
+		}
+		rwt.changes.deletedDefinition(tagNamespace, name)
+		if opt == datastore.DeleteNamespacesAndRelationships {
+			if _, _, err := rwt.deleteMatching(ctx, datastore.RelationshipsFilter{OptionalResourceType: name}, 0); err != nil {
+				return fmt.Errorf("badgerds: delete relationships of %q: %w", name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// LegacyWriteCaveats implements datastore.LegacySchemaWriter.
+func (rwt *readWriteTx) LegacyWriteCaveats(_ context.Context, defs []*core.CaveatDefinition) error {
+	seen := map[string]bool{}
+	for _, def := range defs {
+		if seen[def.GetName()] {
+			return fmt.Errorf("badgerds: caveat %q written twice in one call", def.GetName())
+		}
+		seen[def.GetName()] = true
+		raw, err := def.MarshalVT()
+		if err != nil {
+			return err
+		}
+		if err := rwt.set(nameKey(tagCaveat, def.GetName()), raw); err != nil {
+			return tooLarge(err)
+		}
+		rwt.changes.definition(tagCaveat, def)
+	}
+	return nil
+}
+
+// LegacyDeleteCaveats implements datastore.LegacySchemaWriter.
+func (rwt *readWriteTx) LegacyDeleteCaveats(_ context.Context, names []string) error {
+	for _, name := range names {
+		if err := rwt.delete(nameKey(tagCaveat, name)); err != nil {
+			return tooLarge(err)
+		}
+		rwt.changes.deletedDefinition(tagCaveat, name)
+	}
+	return nil
+}
+
+func (rwt *readWriteTx) counter(name string) (*storedCounter, error) {
+	raw, err := rwt.get(nameKey(tagCounter, name))
+	if err != nil || raw == nil {
+		return nil, err
+	}
+	var c storedCounter
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, fmt.Errorf("badgerds: decode counter: %w", err)
+	}
+	return &c, nil
+}
+
+func (rwt *readWriteTx) putCounter(name string, c storedCounter) error {
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return err
+	}
+	return rwt.set(nameKey(tagCounter, name), raw)
+}
+
+// RegisterCounter implements datastore.CounterRegisterer.
+func (rwt *readWriteTx) RegisterCounter(_ context.Context, name string, filter *core.RelationshipFilter) error {
+	c, err := rwt.counter(name)
+	if err != nil {
+		return err
+	}
+	if c != nil {
+		return datastore.NewCounterAlreadyRegisteredErr(name, filter)
+	}
+	raw, err := filter.MarshalVT()
+	if err != nil {
+		return err
+	}
+	return rwt.putCounter(name, storedCounter{Filter: raw})
+}
+
+// UnregisterCounter implements datastore.CounterRegisterer.
+func (rwt *readWriteTx) UnregisterCounter(_ context.Context, name string) error {
+	c, err := rwt.counter(name)
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		return datastore.NewCounterNotRegisteredErr(name)
+	}
+	return rwt.delete(nameKey(tagCounter, name))
+}
+
+// StoreCounterValue implements datastore.CounterRegisterer.
+func (rwt *readWriteTx) StoreCounterValue(_ context.Context, name string, value int, at datastore.Revision) error {
+	c, err := rwt.counter(name)
+	if err != nil {
+		return err
+	}
+	if c == nil {
+		return datastore.NewCounterNotRegisteredErr(name)
+	}
+	c.Count = value
+	c.Revision = ""
+	if at != nil && at != datastore.NoRevision {
+		c.Revision = at.String()
+	}
+	return rwt.putCounter(name, *c)
+}
