@@ -297,4 +297,3 @@ func (r *reader) CountRelationships(ctx context.Context, name string) (int, erro
 	}
 	return n, nil
 }
-
