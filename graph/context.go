@@ -31,10 +31,16 @@ func viewer(ctx context.Context) (relations.User, error) {
 }
 
 // consistency picks the token a read must be at least as fresh as: the
-// field's argument, else the request header.
-func consistency(ctx context.Context, arg *string) relations.Token {
+// field's argument, else the token its parent was read with, else the
+// request header.
+func consistency(ctx context.Context, arg *string, parent ...relations.Token) relations.Token {
 	if arg != nil && *arg != "" {
 		return relations.Token(*arg)
+	}
+	for _, t := range parent {
+		if t != "" {
+			return t
+		}
 	}
 	t, _ := ctx.Value(tokenKey{}).(relations.Token)
 	return t

@@ -26,7 +26,7 @@ func (r *projectResolver) ViewerRole(ctx context.Context, obj *relations.Project
 	if err != nil {
 		return nil, err
 	}
-	role, ok, err := r.Graph.Role(ctx, u, obj.Name, consistency(ctx, nil))
+	role, ok, err := r.Graph.Role(ctx, u, obj.Name, consistency(ctx, nil, obj.ReadAt))
 	if err != nil || !ok {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (r *projectResolver) Members(ctx context.Context, obj *relations.Project, f
 	if err != nil {
 		return nil, err
 	}
-	q := relations.MemberQuery{PageRequest: pageRequest(first, after, consistency(ctx, nil))}
+	q := relations.MemberQuery{PageRequest: pageRequest(first, after, consistency(ctx, nil, obj.ReadAt))}
 	if role != nil {
 		q.Role = roleFromModel(*role)
 	}

@@ -15,6 +15,10 @@ import (
 // Project is a project as a viewer sees it.
 type Project struct {
 	ProjectInfo
+	// ReadAt is the consistency the project was read with; reads of its
+	// parts (members, the viewer's role) use it too, so a client that read
+	// the project after its own write sees that write in the parts.
+	ReadAt Token
 }
 
 // NewProject is the input of CreateProject.
@@ -91,7 +95,8 @@ func (g *Graph) CreateProject(ctx context.Context, actor User, p NewProject) (Pr
 		})
 		return Project{}, "", &Error{Code: CodeUnavailable, Message: "could not store project metadata", Err: errors.Join(err, undoErr)}
 	}
-	return Project{ProjectInfo: info}, tokenOf(resp.GetWrittenAt()), nil
+	token := tokenOf(resp.GetWrittenAt())
+	return Project{ProjectInfo: info, ReadAt: token}, token, nil
 }
 
 // Project returns a project the viewer may read. A project that does not
@@ -107,7 +112,9 @@ func (g *Graph) Project(ctx context.Context, viewer User, name string, t Token) 
 	if !ok {
 		return Project{}, notFoundProject(name)
 	}
-	return g.projectInfo(ctx, name)
+	p, err := g.projectInfo(ctx, name)
+	p.ReadAt = t
+	return p, err
 }
 
 func notFoundProject(name string) error {
@@ -196,7 +203,7 @@ func (g *Graph) Projects(ctx context.Context, viewer User, q ProjectQuery) (Page
 		if !ok {
 			info = ProjectInfo{Name: name, DisplayName: name}
 		}
-		page.Items = append(page.Items, Project{ProjectInfo: info})
+		page.Items = append(page.Items, Project{ProjectInfo: info, ReadAt: token})
 	}
 	return page, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/authzed/spicedb/pkg/datastore"
 	"github.com/urfave/cli/v3"
 
+	"github.com/seed-6461fa00/trellis/relations/badgerds"
 	"github.com/seed-6461fa00/trellis/server"
 )
 
@@ -136,7 +137,8 @@ func loadSecret(cfg serveConfig) ([]byte, error) {
 	return s, nil
 }
 
-// openDatastore is the one line that picks the relationship store.
-func openDatastore(ctx context.Context, _ string) (datastore.Datastore, error) {
-	return memoryDatastore(ctx)
+// openDatastore is the one line that picks the relationship store: SpiceDB
+// on a Badger directory, durable, with no database to run.
+func openDatastore(ctx context.Context, dir string) (datastore.Datastore, error) {
+	return badgerds.New(ctx, dir)
 }

@@ -41,7 +41,11 @@ var (
 // another program's files, a damaged store, a directory it may not write,
 // and a directory another process has open.
 func New(ctx context.Context, dir string, opts ...Option) (datastore.Datastore, error) {
-	return open(ctx, dir, opts...)
+	ds, err := open(ctx, dir, opts...)
+	if err != nil {
+		return nil, err // not a typed nil inside the interface
+	}
+	return ds, nil
 }
 
 func open(_ context.Context, dir string, opts ...Option) (*Datastore, error) {
@@ -88,13 +92,17 @@ func checkDirectory(dir string) error {
 	if err != nil {
 		return fmt.Errorf("badgerds: read %s: %w", dir, err)
 	}
-	if len(entries) == 0 {
-		return nil
+	if len(entries) > 0 {
+		if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+			return fmt.Errorf("badgerds: %s is not empty and holds no relationship store (no MANIFEST); refusing to write into it", dir)
+		}
 	}
-	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
-		return fmt.Errorf("badgerds: %s is not empty and holds no relationship store (no MANIFEST); refusing to write into it", dir)
+	probe, err := os.CreateTemp(dir, ".write-check-*")
+	if err != nil {
+		return fmt.Errorf("badgerds: %s is not writable: %w", dir, err)
 	}
-	return nil
+	_ = probe.Close()
+	return os.Remove(probe.Name())
 }
 
 func explainOpenError(dir string, err error) error {
@@ -102,7 +110,7 @@ func explainOpenError(dir string, err error) error {
 	switch {
 	case strings.Contains(msg, "Cannot acquire directory lock"):
 		return fmt.Errorf("badgerds: %s is in use by another process: %w", dir, err)
-	case errors.Is(err, os.ErrPermission) || strings.Contains(msg, "permission denied") || strings.Contains(msg, "read-only file system"):
+	case errors.Is(err, os.ErrPermission) || strings.Contains(msg, "permission denied") || strings.Contains(msg, "operation not permitted") || strings.Contains(msg, "read-only file system"):
 		return fmt.Errorf("badgerds: %s is not writable: %w", dir, err)
 	default:
 		return fmt.Errorf("badgerds: %s holds a damaged or foreign store: %w", dir, err)

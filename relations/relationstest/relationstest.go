@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	dscfg "github.com/authzed/spicedb/pkg/cmd/datastore"
-	"github.com/authzed/spicedb/pkg/datastore"
 	"google.golang.org/grpc"
 
 	"github.com/seed-6461fa00/trellis/relations"
@@ -62,15 +60,6 @@ func Open(tb testing.TB, wrap ...func(grpc.ClientConnInterface) grpc.ClientConnI
 		tb.Fatalf("open graph: %v", err)
 	}
 	return &Env{Graph: g, Conn: conn, Catalog: catalog}
-}
-
-// NewDatastore returns an empty in-memory datastore.
-func NewDatastore(ctx context.Context) (datastore.Datastore, error) {
-	return dscfg.NewDatastore(ctx,
-		dscfg.WithEngine(dscfg.MemoryEngine),
-		dscfg.WithRevisionQuantization(0),
-		dscfg.WithGCWindow(time.Hour),
-	)
 }
 
 // MustUser returns the user with the given subject.

@@ -1,0 +1,207 @@
+package badgerds_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/authzed/spicedb/pkg/tuple"
+	"github.com/dgraph-io/badger/v4"
+
+	"github.com/seed-6461fa00/trellis/relations/badgerds"
+)
+
+func mustWrite(t *testing.T, ds datastore.Datastore, rels ...string) datastore.Revision {
+	t.Helper()
+	rev, err := ds.ReadWriteTx(t.Context(), func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
+		var updates []tuple.RelationshipUpdate
+		for _, r := range rels {
+			updates = append(updates, tuple.Touch(tuple.MustParse(r)))
+		}
+		return rwt.WriteRelationships(ctx, updates)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rev
+}
+
+func countRelationships(t *testing.T, ds datastore.Datastore, rev datastore.Revision) int {
+	t.Helper()
+	it, err := ds.SnapshotReader(rev).QueryRelationships(t.Context(), datastore.RelationshipsFilter{OptionalResourceType: "document"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rels, err := datastore.IteratorToSlice(it)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(rels)
+}
+
+// TestRefusesBadDirectories: each way a directory can be wrong is a clear
+// error naming it, never a panic and never a silently emptied store.
+func TestRefusesBadDirectories(t *testing.T) {
+	t.Run("another program's files", func(t *testing.T) {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := badgerds.New(t.Context(), dir)
+		wantError(t, err, "holds no relationship store")
+		if b, _ := os.ReadFile(filepath.Join(dir, "notes.txt")); string(b) != "mine" {
+			t.Fatal("the foreign file was changed")
+		}
+	})
+
+	t.Run("another program's Badger store", func(t *testing.T) {
+		dir := t.TempDir()
+		db, err := badger.Open(badger.DefaultOptions(dir).WithLogger(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Update(func(txn *badger.Txn) error { return txn.Set([]byte("their-key"), []byte("v")) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		_, err = badgerds.New(t.Context(), dir)
+		wantError(t, err, "another program")
+	})
+
+	t.Run("damaged manifest", func(t *testing.T) {
+		dir := t.TempDir()
+		ds, err := badgerds.New(t.Context(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustWrite(t, ds, "document:d1#viewer@user:alice")
+		if err := ds.Close(); err != nil {
+			t.Fatal(err)
+		}
+		manifest := filepath.Join(dir, "MANIFEST")
+		raw, err := os.ReadFile(manifest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range raw {
+			raw[i] ^= 0x5a
+		}
+		if err := os.WriteFile(manifest, raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err = badgerds.New(t.Context(), dir)
+		wantError(t, err, "damaged")
+	})
+
+	t.Run("read-only directory", func(t *testing.T) {
+		dir := t.TempDir()
+		ds, err := badgerds.New(t.Context(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustWrite(t, ds, "document:d1#viewer@user:alice")
+		if err := ds.Close(); err != nil {
+			t.Fatal(err)
+		}
+		makeReadOnly(t, dir)
+		_, err = badgerds.New(t.Context(), dir)
+		wantError(t, err, "not writable")
+	})
+
+	t.Run("second user of the directory", func(t *testing.T) {
+		dir := t.TempDir()
+		first, err := badgerds.New(t.Context(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer first.Close()
+		rev := mustWrite(t, first, "document:d1#viewer@user:alice")
+		_, err = badgerds.New(t.Context(), dir)
+		wantError(t, err, "in use by another process")
+		if n := countRelationships(t, first, rev); n != 1 {
+			t.Fatalf("the first user's store lost data: %d relationships", n)
+		}
+	})
+}
+
+// makeReadOnly takes away write access to dir for the rest of the test.
+// Root ignores permission bits, so for root the directory is made
+// immutable instead.
+func makeReadOnly(t *testing.T, dir string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		if err := os.Chmod(dir, 0o500); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = os.Chmod(dir, 0o700) })
+		return
+	}
+	if out, err := exec.Command("chattr", "+i", dir).CombinedOutput(); err != nil {
+		t.Fatalf("chattr +i: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("chattr", "-i", dir).Run() })
+}
+
+func wantError(t *testing.T, err error, fragment string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("opened without error; want an error mentioning %q", fragment)
+	}
+	if !strings.Contains(err.Error(), fragment) {
+		t.Fatalf("error %q does not mention %q", err, fragment)
+	}
+}
+
+// TestReopenKeepsEverything: relationships, revisions and the store's
+// identity survive a restart, and a revision from before it still reads
+// the same answer.
+func TestReopenKeepsEverything(t *testing.T) {
+	dir := t.TempDir()
+	ds, err := badgerds.New(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, _ := ds.UniqueID(t.Context())
+	before := mustWrite(t, ds, "document:d1#viewer@user:alice", "document:d2#viewer@user:bob")
+	mustWrite(t, ds, "document:d3#viewer@user:carol")
+	serialized := before.String()
+	if err := ds.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	ds, err = badgerds.New(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	if again, _ := ds.UniqueID(t.Context()); again != id {
+		t.Fatalf("unique ID changed across restart: %s, then %s", id, again)
+	}
+	rev, err := ds.RevisionFromString(serialized)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ds.CheckRevision(t.Context(), rev); err != nil {
+		t.Fatalf("a revision from before the restart is refused: %v", err)
+	}
+	if n := countRelationships(t, ds, rev); n != 2 {
+		t.Fatalf("at the old revision: %d relationships, want 2", n)
+	}
+	head, err := ds.HeadRevision(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countRelationships(t, ds, head.Revision); n != 3 {
+		t.Fatalf("at head: %d relationships, want 3", n)
+	}
+	after := mustWrite(t, ds, "document:d4#viewer@user:dave")
+	if !after.GreaterThan(head.Revision) {
+		t.Fatalf("a write after restart got revision %s, not after %s", after, head.Revision)
+	}
+}

@@ -1,0 +1,228 @@
+package graphbench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/authzed/spicedb/pkg/tuple"
+
+	"github.com/seed-6461fa00/trellis/relations/embedded"
+	"github.com/seed-6461fa00/trellis/schema"
+)
+
+// Target is SpiceDB's engine over one datastore, loaded with one shape.
+type Target struct {
+	Name   string
+	Shape  Shape
+	perms  v1.PermissionsServiceClient
+	engine *embedded.Engine
+	ds     datastore.Datastore
+	// Samples of (project, member) and (job, member of its project).
+	ProjectMembers [][2]string
+	JobMembers     [][2]string
+	writes         int
+}
+
+// Start runs the engine over ds (which Target.Close closes) and writes
+// Trellis's schema.
+func Start(ctx context.Context, name string, ds datastore.Datastore) (*Target, error) {
+	e, err := embedded.Start(ctx, embedded.Config{Datastore: ds})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := v1.NewSchemaServiceClient(e.Conn()).WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: schema.Text}); err != nil {
+		return nil, errors.Join(err, e.Close(ctx))
+	}
+	return &Target{Name: name, perms: v1.NewPermissionsServiceClient(e.Conn()), engine: e, ds: ds}, nil
+}
+
+// Close stops the engine and closes the datastore.
+func (t *Target) Close(ctx context.Context) error {
+	return errors.Join(t.engine.Close(ctx), t.ds.Close())
+}
+
+// LoadResult says how a load went.
+type LoadResult struct {
+	Relationships int
+	Duration      time.Duration
+}
+
+// Load imports shape through the engine's ImportBulkRelationships, batch
+// relationships per call (one transaction each), remembering samples.
+func (t *Target) Load(ctx context.Context, shape Shape, batch int) (LoadResult, error) {
+	t.Shape = shape
+	start := time.Now()
+	members := map[string]string{} // project -> a member, for job samples
+	var pending []*v1.Relationship
+	n := 0
+	flush := func() error {
+		if len(pending) == 0 {
+			return nil
+		}
+		stream, err := t.perms.ImportBulkRelationships(ctx)
+		if err != nil {
+			return err
+		}
+		if err := stream.Send(&v1.ImportBulkRelationshipsRequest{Relationships: pending}); err != nil {
+			return err
+		}
+		resp, err := stream.CloseAndRecv()
+		if err != nil {
+			return err
+		}
+		if int(resp.GetNumLoaded()) != len(pending) {
+			return fmt.Errorf("loaded %d of %d", resp.GetNumLoaded(), len(pending))
+		}
+		pending = pending[:0]
+		return nil
+	}
+	err := shape.Generate(func(rel tuple.Relationship) error {
+		n++
+		if rel.Resource.ObjectType == "project" && rel.Subject.ObjectID != HeavyUser {
+			if _, ok := members[rel.Resource.ObjectID]; !ok {
+				members[rel.Resource.ObjectID] = rel.Subject.ObjectID
+			}
+			if n%97 == 0 && len(t.ProjectMembers) < 1000 {
+				t.ProjectMembers = append(t.ProjectMembers, [2]string{rel.Resource.ObjectID, rel.Subject.ObjectID})
+			}
+		}
+		if rel.Resource.ObjectType == "job" && n%89 == 0 && len(t.JobMembers) < 1000 {
+			t.JobMembers = append(t.JobMembers, [2]string{rel.Resource.ObjectID, members[rel.Subject.ObjectID]})
+		}
+		pending = append(pending, tuple.ToV1Relationship(rel))
+		if len(pending) >= batch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	return LoadResult{Relationships: n, Duration: time.Since(start)}, err
+}
+
+func subject(id string) *v1.SubjectReference {
+	return &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: id}}
+}
+
+var fullyConsistent = &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
+
+func (t *Target) check(ctx context.Context, typ, id, perm, user string) error {
+	resp, err := t.perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
+		Consistency: fullyConsistent,
+		Resource:    &v1.ObjectReference{ObjectType: typ, ObjectId: id},
+		Permission:  perm,
+		Subject:     subject(user),
+	})
+	if err != nil {
+		return err
+	}
+	if resp.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
+		return fmt.Errorf("%s:%s#%s@user:%s: no permission", typ, id, perm, user)
+	}
+	return nil
+}
+
+// Op is one measured operation; i varies the input.
+type Op struct {
+	Name string
+	Run  func(ctx context.Context, t *Target, i int) error
+}
+
+// Ops are the operations measured on every target.
+var Ops = []Op{
+	{"check-direct-role", func(ctx context.Context, t *Target, i int) error {
+		pm := t.ProjectMembers[i%len(t.ProjectMembers)]
+		return t.check(ctx, "project", pm[0], "read", pm[1])
+	}},
+	{"check-job-through-project", func(ctx context.Context, t *Target, i int) error {
+		jm := t.JobMembers[i%len(t.JobMembers)]
+		return t.check(ctx, "job", jm[0], "read", jm[1])
+	}},
+	{"lookup-resources-1000", func(ctx context.Context, t *Target, _ int) error {
+		stream, err := t.perms.LookupResources(ctx, &v1.LookupResourcesRequest{
+			Consistency: fullyConsistent, ResourceObjectType: "project", Permission: "read", Subject: subject(HeavyUser),
+		})
+		if err != nil {
+			return err
+		}
+		n, err := drain(stream.Recv)
+		if err == nil && n < t.Shape.HeavyProjects {
+			err = fmt.Errorf("found %d projects, want at least %d", n, t.Shape.HeavyProjects)
+		}
+		return err
+	}},
+	{"lookup-subjects", func(ctx context.Context, t *Target, i int) error {
+		pm := t.ProjectMembers[i%len(t.ProjectMembers)]
+		stream, err := t.perms.LookupSubjects(ctx, &v1.LookupSubjectsRequest{
+			Consistency: fullyConsistent, Resource: &v1.ObjectReference{ObjectType: "project", ObjectId: pm[0]},
+			Permission: "read", SubjectObjectType: "user",
+		})
+		if err != nil {
+			return err
+		}
+		n, err := drain(stream.Recv)
+		if err == nil && n < t.Shape.MembersPerProject {
+			err = fmt.Errorf("found %d subjects, want at least %d", n, t.Shape.MembersPerProject)
+		}
+		return err
+	}},
+	{"write-one", func(ctx context.Context, t *Target, i int) error {
+		t.writes++
+		_, err := t.perms.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
+			Operation: v1.RelationshipUpdate_OPERATION_TOUCH,
+			Relationship: &v1.Relationship{
+				Resource: &v1.ObjectReference{ObjectType: "project", ObjectId: ProjectID(i % t.Shape.Projects)},
+				Relation: "reader", Subject: subject(fmt.Sprintf("w%d-%d", t.writes, i)),
+			},
+		}}})
+		return err
+	}},
+}
+
+func drain[T any](recv func() (T, error)) (int, error) {
+	n := 0
+	for {
+		_, err := recv()
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		n++
+	}
+}
+
+// Latencies summarizes measured durations.
+type Latencies []time.Duration
+
+// Percentile returns the p-th percentile (0 < p ≤ 100).
+func (l Latencies) Percentile(p float64) time.Duration {
+	if len(l) == 0 {
+		return 0
+	}
+	s := slices.Clone(l)
+	slices.Sort(s)
+	i := int(float64(len(s)-1) * p / 100)
+	return s[i]
+}
+
+// Measure runs op n times (at least once) and returns each duration.
+func Measure(ctx context.Context, t *Target, op Op, n int) (Latencies, error) {
+	out := make(Latencies, 0, n)
+	for i := range max(n, 1) {
+		start := time.Now()
+		if err := op.Run(ctx, t, i); err != nil {
+			return out, fmt.Errorf("%s on %s: %w", op.Name, t.Name, err)
+		}
+		out = append(out, time.Since(start))
+	}
+	return out, nil
+}
