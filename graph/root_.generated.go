@@ -27,6 +27,7 @@ type ResolverRoot interface {
 	Mutation() MutationResolver
 	Project() ProjectResolver
 	Query() QueryResolver
+	Viewer() ViewerResolver
 }
 
 type DirectiveRoot struct {
@@ -38,7 +39,17 @@ type ComplexityRoot struct {
 		Member           func(childComplexity int) int
 	}
 
+	ChangeMemberRolePayload struct {
+		ConsistencyToken func(childComplexity int) int
+		Member           func(childComplexity int) int
+	}
+
 	CreateProjectPayload struct {
+		ConsistencyToken func(childComplexity int) int
+		Project          func(childComplexity int) int
+	}
+
+	LeaveProjectPayload struct {
 		ConsistencyToken func(childComplexity int) int
 		Project          func(childComplexity int) int
 	}
@@ -59,8 +70,12 @@ type ComplexityRoot struct {
 	}
 
 	Mutation struct {
-		AddMember     func(childComplexity int, input model.AddMemberInput) int
-		CreateProject func(childComplexity int, input model.CreateProjectInput) int
+		AddMember        func(childComplexity int, input model.AddMemberInput) int
+		ChangeMemberRole func(childComplexity int, input model.ChangeMemberRoleInput) int
+		CreateProject    func(childComplexity int, input model.CreateProjectInput) int
+		LeaveProject     func(childComplexity int, input model.LeaveProjectInput) int
+		RemoveMember     func(childComplexity int, input model.RemoveMemberInput) int
+		SwitchProject    func(childComplexity int, input model.SwitchProjectInput) int
 	}
 
 	PageInfo struct {
@@ -91,9 +106,20 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
-		Project  func(childComplexity int, name string, consistencyToken *string) int
-		Projects func(childComplexity int, first *int, after *string, permission *model.ProjectPermission, consistencyToken *string) int
-		Viewer   func(childComplexity int) int
+		CheckPermission func(childComplexity int, resource model.ResourceInput, permission string, subject *string, consistencyToken *string) int
+		Project         func(childComplexity int, name string, consistencyToken *string) int
+		Projects        func(childComplexity int, first *int, after *string, permission *model.ProjectPermission, consistencyToken *string) int
+		Viewer          func(childComplexity int) int
+	}
+
+	RemoveMemberPayload struct {
+		ConsistencyToken func(childComplexity int) int
+		RemovedUserID    func(childComplexity int) int
+	}
+
+	SwitchProjectPayload struct {
+		Project func(childComplexity int) int
+		Viewer  func(childComplexity int) int
 	}
 
 	User struct {
@@ -101,8 +127,9 @@ type ComplexityRoot struct {
 	}
 
 	Viewer struct {
-		ID   func(childComplexity int) int
-		User func(childComplexity int) int
+		CurrentProject func(childComplexity int) int
+		ID             func(childComplexity int) int
+		User           func(childComplexity int) int
 	}
 }
 
@@ -133,6 +160,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.AddMemberPayload.Member(childComplexity), true
 
+	case "ChangeMemberRolePayload.consistencyToken":
+		if e.ComplexityRoot.ChangeMemberRolePayload.ConsistencyToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeMemberRolePayload.ConsistencyToken(childComplexity), true
+	case "ChangeMemberRolePayload.member":
+		if e.ComplexityRoot.ChangeMemberRolePayload.Member == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ChangeMemberRolePayload.Member(childComplexity), true
+
 	case "CreateProjectPayload.consistencyToken":
 		if e.ComplexityRoot.CreateProjectPayload.ConsistencyToken == nil {
 			break
@@ -145,6 +185,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CreateProjectPayload.Project(childComplexity), true
+
+	case "LeaveProjectPayload.consistencyToken":
+		if e.ComplexityRoot.LeaveProjectPayload.ConsistencyToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaveProjectPayload.ConsistencyToken(childComplexity), true
+	case "LeaveProjectPayload.project":
+		if e.ComplexityRoot.LeaveProjectPayload.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.LeaveProjectPayload.Project(childComplexity), true
 
 	case "Member.role":
 		if e.ComplexityRoot.Member.Role == nil {
@@ -196,6 +249,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.AddMember(childComplexity, args["input"].(model.AddMemberInput)), true
+	case "Mutation.changeMemberRole":
+		if e.ComplexityRoot.Mutation.ChangeMemberRole == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_changeMemberRole_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ChangeMemberRole(childComplexity, args["input"].(model.ChangeMemberRoleInput)), true
 	case "Mutation.createProject":
 		if e.ComplexityRoot.Mutation.CreateProject == nil {
 			break
@@ -207,6 +271,39 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateProject(childComplexity, args["input"].(model.CreateProjectInput)), true
+	case "Mutation.leaveProject":
+		if e.ComplexityRoot.Mutation.LeaveProject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_leaveProject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.LeaveProject(childComplexity, args["input"].(model.LeaveProjectInput)), true
+	case "Mutation.removeMember":
+		if e.ComplexityRoot.Mutation.RemoveMember == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeMember_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveMember(childComplexity, args["input"].(model.RemoveMemberInput)), true
+	case "Mutation.switchProject":
+		if e.ComplexityRoot.Mutation.SwitchProject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_switchProject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SwitchProject(childComplexity, args["input"].(model.SwitchProjectInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -307,6 +404,18 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProjectEdge.Node(childComplexity), true
 
+	case "Query.checkPermission":
+		if e.ComplexityRoot.Query.CheckPermission == nil {
+			break
+		}
+
+		args, err := ec.field_Query_checkPermission_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CheckPermission(childComplexity, args["resource"].(model.ResourceInput), args["permission"].(string), args["subject"].(*string), args["consistencyToken"].(*string)), true
+
 	case "Query.project":
 		if e.ComplexityRoot.Query.Project == nil {
 			break
@@ -336,6 +445,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
+	case "RemoveMemberPayload.consistencyToken":
+		if e.ComplexityRoot.RemoveMemberPayload.ConsistencyToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RemoveMemberPayload.ConsistencyToken(childComplexity), true
+	case "RemoveMemberPayload.removedUserId":
+		if e.ComplexityRoot.RemoveMemberPayload.RemovedUserID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RemoveMemberPayload.RemovedUserID(childComplexity), true
+
+	case "SwitchProjectPayload.project":
+		if e.ComplexityRoot.SwitchProjectPayload.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SwitchProjectPayload.Project(childComplexity), true
+	case "SwitchProjectPayload.viewer":
+		if e.ComplexityRoot.SwitchProjectPayload.Viewer == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SwitchProjectPayload.Viewer(childComplexity), true
+
 	case "User.id":
 		if e.ComplexityRoot.User.ID == nil {
 			break
@@ -343,6 +478,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.User.ID(childComplexity), true
 
+	case "Viewer.currentProject":
+		if e.ComplexityRoot.Viewer.CurrentProject == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Viewer.CurrentProject(childComplexity), true
 	case "Viewer.id":
 		if e.ComplexityRoot.Viewer.ID == nil {
 			break
@@ -366,7 +507,12 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AddMemberInput", ec.unmarshalInputAddMemberInput),
+			graphql.NewInputUnmarshaler("ChangeMemberRoleInput", ec.unmarshalInputChangeMemberRoleInput),
 			graphql.NewInputUnmarshaler("CreateProjectInput", ec.unmarshalInputCreateProjectInput),
+			graphql.NewInputUnmarshaler("LeaveProjectInput", ec.unmarshalInputLeaveProjectInput),
+			graphql.NewInputUnmarshaler("RemoveMemberInput", ec.unmarshalInputRemoveMemberInput),
+			graphql.NewInputUnmarshaler("ResourceInput", ec.unmarshalInputResourceInput),
+			graphql.NewInputUnmarshaler("SwitchProjectInput", ec.unmarshalInputSwitchProjectInput),
 		)
 	}
 	first := true
@@ -475,6 +621,16 @@ func (ec *executionContext) childFields_AddMemberPayload(ctx context.Context, fi
 	return nil, fmt.Errorf("no field named %q was found under type AddMemberPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_ChangeMemberRolePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "member":
+		return ec.fieldContext_ChangeMemberRolePayload_member(ctx, field)
+	case "consistencyToken":
+		return ec.fieldContext_ChangeMemberRolePayload_consistencyToken(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ChangeMemberRolePayload", field.Name)
+}
+
 func (ec *executionContext) childFields_CreateProjectPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "project":
@@ -483,6 +639,16 @@ func (ec *executionContext) childFields_CreateProjectPayload(ctx context.Context
 		return ec.fieldContext_CreateProjectPayload_consistencyToken(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type CreateProjectPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_LeaveProjectPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "project":
+		return ec.fieldContext_LeaveProjectPayload_project(ctx, field)
+	case "consistencyToken":
+		return ec.fieldContext_LeaveProjectPayload_consistencyToken(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type LeaveProjectPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_Member(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -569,6 +735,26 @@ func (ec *executionContext) childFields_ProjectEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type ProjectEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_RemoveMemberPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "removedUserId":
+		return ec.fieldContext_RemoveMemberPayload_removedUserId(ctx, field)
+	case "consistencyToken":
+		return ec.fieldContext_RemoveMemberPayload_consistencyToken(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RemoveMemberPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_SwitchProjectPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "viewer":
+		return ec.fieldContext_SwitchProjectPayload_viewer(ctx, field)
+	case "project":
+		return ec.fieldContext_SwitchProjectPayload_project(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type SwitchProjectPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -583,6 +769,8 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_id(ctx, field)
 	case "user":
 		return ec.fieldContext_Viewer_user(ctx, field)
+	case "currentProject":
+		return ec.fieldContext_Viewer_currentProject(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }

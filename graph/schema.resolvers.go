@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed-6461fa00/trellis/graph/model"
 	"github.com/seed-6461fa00/trellis/relations"
+	"github.com/seed-6461fa00/trellis/schema"
 )
 
 // CreateProject is the resolver for the createProject field.
@@ -43,6 +44,67 @@ func (r *mutationResolver) AddMember(ctx context.Context, input model.AddMemberI
 		return nil, err
 	}
 	return &model.AddMemberPayload{Member: &relations.Member{User: user, Role: role}, ConsistencyToken: string(token)}, nil
+}
+
+// ChangeMemberRole is the resolver for the changeMemberRole field.
+func (r *mutationResolver) ChangeMemberRole(ctx context.Context, input model.ChangeMemberRoleInput) (*model.ChangeMemberRolePayload, error) {
+	actor, err := viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	user, err := relations.UserFromID(input.User)
+	if err != nil {
+		return nil, err
+	}
+	role := roleFromModel(input.Role)
+	token, err := r.Graph.ChangeRole(ctx, actor, input.Project, user, role)
+	if err != nil {
+		return nil, err
+	}
+	return &model.ChangeMemberRolePayload{Member: &relations.Member{User: user, Role: role}, ConsistencyToken: string(token)}, nil
+}
+
+// RemoveMember is the resolver for the removeMember field.
+func (r *mutationResolver) RemoveMember(ctx context.Context, input model.RemoveMemberInput) (*model.RemoveMemberPayload, error) {
+	actor, err := viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	user, err := relations.UserFromID(input.User)
+	if err != nil {
+		return nil, err
+	}
+	token, err := r.Graph.RemoveMember(ctx, actor, input.Project, user)
+	if err != nil {
+		return nil, err
+	}
+	return &model.RemoveMemberPayload{RemovedUserID: user.ID, ConsistencyToken: string(token)}, nil
+}
+
+// LeaveProject is the resolver for the leaveProject field.
+func (r *mutationResolver) LeaveProject(ctx context.Context, input model.LeaveProjectInput) (*model.LeaveProjectPayload, error) {
+	actor, err := viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	token, err := r.Graph.Leave(ctx, actor, input.Project)
+	if err != nil {
+		return nil, err
+	}
+	return &model.LeaveProjectPayload{Project: input.Project, ConsistencyToken: string(token)}, nil
+}
+
+// SwitchProject is the resolver for the switchProject field.
+func (r *mutationResolver) SwitchProject(ctx context.Context, input model.SwitchProjectInput) (*model.SwitchProjectPayload, error) {
+	actor, err := viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, err := r.Graph.SwitchProject(ctx, actor, input.Project, consistency(ctx, nil))
+	if err != nil {
+		return nil, err
+	}
+	return &model.SwitchProjectPayload{Viewer: &model.Viewer{ID: actor.ID, User: &actor}, Project: &p}, nil
 }
 
 // Viewer is the resolver for the viewer field.
@@ -86,6 +148,22 @@ func (r *queryResolver) Projects(ctx context.Context, first *int, after *string,
 		conn.Edges = append(conn.Edges, &model.ProjectEdge{Cursor: page.Cursors[i], Node: &page.Items[i]})
 	}
 	return conn, nil
+}
+
+// CheckPermission is the resolver for the checkPermission field.
+func (r *queryResolver) CheckPermission(ctx context.Context, resource model.ResourceInput, permission string, subject *string, consistencyToken *string) (bool, error) {
+	u, err := viewer(ctx)
+	if err != nil {
+		return false, err
+	}
+	who := u
+	if subject != nil {
+		if who, err = relations.UserFromID(*subject); err != nil {
+			return false, err
+		}
+	}
+	object := relations.Object{Type: schema.ObjectType(resource.Type), ID: resource.ID}
+	return r.Graph.CheckAs(ctx, u, who, object, schema.Permission(permission), consistency(ctx, consistencyToken))
 }
 
 // Mutation returns MutationResolver implementation.

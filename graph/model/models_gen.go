@@ -23,6 +23,17 @@ type AddMemberPayload struct {
 	ConsistencyToken string            `json:"consistencyToken"`
 }
 
+type ChangeMemberRoleInput struct {
+	Project string `json:"project"`
+	User    string `json:"user"`
+	Role    Role   `json:"role"`
+}
+
+type ChangeMemberRolePayload struct {
+	Member           *relations.Member `json:"member"`
+	ConsistencyToken string            `json:"consistencyToken"`
+}
+
 type CreateProjectInput struct {
 	// 2 to 63 lowercase letters, digits and hyphens; starts with a letter.
 	Name        string  `json:"name"`
@@ -33,6 +44,15 @@ type CreateProjectInput struct {
 type CreateProjectPayload struct {
 	Project          *relations.Project `json:"project"`
 	ConsistencyToken string             `json:"consistencyToken"`
+}
+
+type LeaveProjectInput struct {
+	Project string `json:"project"`
+}
+
+type LeaveProjectPayload struct {
+	Project          string `json:"project"`
+	ConsistencyToken string `json:"consistencyToken"`
 }
 
 type MemberConnection struct {
@@ -69,10 +89,39 @@ type ProjectEdge struct {
 type Query struct {
 }
 
+type RemoveMemberInput struct {
+	Project string `json:"project"`
+	User    string `json:"user"`
+}
+
+type RemoveMemberPayload struct {
+	// The ID of the user who was removed.
+	RemovedUserID    string `json:"removedUserId"`
+	ConsistencyToken string `json:"consistencyToken"`
+}
+
+// An object of the relation graph: a project or an artifact.
+type ResourceInput struct {
+	// project, job, storage, bucket, disk, image, secret, app or flow.
+	Type string `json:"type"`
+	ID   string `json:"id"`
+}
+
+type SwitchProjectInput struct {
+	Project string `json:"project"`
+}
+
+type SwitchProjectPayload struct {
+	Viewer  *Viewer            `json:"viewer"`
+	Project *relations.Project `json:"project"`
+}
+
 // The authenticated user, and what they can reach.
 type Viewer struct {
 	ID   string          `json:"id"`
 	User *relations.User `json:"user"`
+	// The project the viewer last switched to, if they can still read it.
+	CurrentProject *relations.Project `json:"currentProject,omitempty"`
 }
 
 // Permissions a user can have on a project.

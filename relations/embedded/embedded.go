@@ -31,15 +31,23 @@ type Config struct {
 	DispatchCacheSize string
 	// Logger receives SpiceDB's logs; the zero value discards them.
 	Logger *zerolog.Logger
+	// GRPCAddress, when set, also serves SpiceDB's v1 API over TCP there
+	// (e.g. "127.0.0.1:50051") for services using authzed-go or zed. It
+	// requires PresharedKeys: the listener accepts no one else.
+	GRPCAddress string
+	// TLSCertFile and TLSKeyFile, when both set, serve the TCP listener
+	// over TLS.
+	TLSCertFile, TLSKeyFile string
 }
 
 // Engine is a running in-process SpiceDB.
 type Engine struct {
-	conn   *grpc.ClientConn
-	cancel context.CancelFunc
-	done   chan error
-	once   sync.Once
-	err    error
+	conn    *grpc.ClientConn
+	cancel  context.CancelFunc
+	done    chan error
+	servers int
+	once    sync.Once
+	err     error
 }
 
 // Start runs SpiceDB over cfg.Datastore and connects to it in memory.
@@ -48,6 +56,9 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, errors.New("embedded: a datastore is required")
 	}
 	keys := cfg.PresharedKeys
+	if cfg.GRPCAddress != "" && len(keys) == 0 {
+		return nil, errors.New("embedded: serving gRPC over TCP needs at least one preshared key")
+	}
 	if len(keys) == 0 {
 		k, err := randomKey()
 		if err != nil {
@@ -64,9 +75,23 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	ctx = logger.WithContext(ctx)
 
+	servers := []server.RunnableServer{}
 	rs, err := newServer(ctx, cfg, keys, util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true})
 	if err != nil {
 		return nil, err
+	}
+	servers = append(servers, rs)
+	if cfg.GRPCAddress != "" {
+		// A second server on the same datastore: ZedTokens and cursors are
+		// the datastore's, so they work across both.
+		tcp, err := newServer(ctx, cfg, keys, util.GRPCServerConfig{
+			Network: "tcp", Address: cfg.GRPCAddress, Enabled: true,
+			TLSCertPath: cfg.TLSCertFile, TLSKeyPath: cfg.TLSKeyFile,
+		})
+		if err != nil {
+			return nil, err
+		}
+		servers = append(servers, tcp)
 	}
 	conn, err := rs.NewClient(grpcutil.WithInsecureBearerToken(keys[0]))
 	if err != nil {
@@ -74,8 +99,10 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	// The engine outlives the ctx that started it: Close stops it.
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &Engine{conn: conn, cancel: cancel, done: make(chan error, 1)}
-	go func() { e.done <- rs.Run(runCtx) }()
+	e := &Engine{conn: conn, cancel: cancel, done: make(chan error, len(servers)), servers: len(servers)}
+	for _, s := range servers {
+		go func() { e.done <- s.Run(runCtx) }()
+	}
 	return e, nil
 }
 
@@ -116,14 +143,19 @@ func (e *Engine) Conn() *grpc.ClientConn { return e.conn }
 // does not close the datastore.
 func (e *Engine) Close(ctx context.Context) error {
 	e.once.Do(func() {
-		connErr := e.conn.Close()
+		errs := []error{e.conn.Close()}
 		e.cancel()
-		select {
-		case err := <-e.done:
-			e.err = errors.Join(connErr, err)
-		case <-ctx.Done():
-			e.err = fmt.Errorf("embedded: stop: %w", ctx.Err())
+		for range e.servers {
+			select {
+			case err := <-e.done:
+				errs = append(errs, err)
+			case <-ctx.Done():
+				errs = append(errs, fmt.Errorf("embedded: stop: %w", ctx.Err()))
+				e.err = errors.Join(errs...)
+				return
+			}
 		}
+		e.err = errors.Join(errs...)
 	})
 	return e.err
 }

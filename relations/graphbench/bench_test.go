@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"sync"
+	"path/filepath"
+	"slices"
+	"strings"
+	"runtime"
 	"testing"
 	"time"
 
@@ -19,69 +22,53 @@ func memoryStore(ctx context.Context) (datastore.Datastore, error) {
 	return dscfg.NewDatastore(ctx, dscfg.WithEngine(dscfg.MemoryEngine), dscfg.WithRevisionQuantization(0), dscfg.WithGCWindow(time.Hour))
 }
 
-var (
-	setupOnce sync.Once
-	targets   []*graphbench.Target
-	setupErr  error
-)
-
-// loadTargets builds, once per process: Badger on disk with the large
-// graph, SpiceDB's memory datastore with the same graph, and the memory
-// datastore with the small graph. BENCH_SHAPE=small swaps the large graph
-// for the small one, for a quick run.
-func loadTargets(b *testing.B) []*graphbench.Target {
-	setupOnce.Do(func() {
-		ctx := context.Background()
-		large := graphbench.Large
-		if os.Getenv("BENCH_SHAPE") == "small" {
-			large = graphbench.Small
-		}
-		dir, err := os.MkdirTemp("", "trellis-bench-")
-		if err != nil {
-			setupErr = err
-			return
-		}
-		add := func(name string, ds datastore.Datastore, err error, shape graphbench.Shape) {
-			if setupErr != nil {
-				return
-			}
-			if err != nil {
-				setupErr = err
-				return
-			}
-			t, err := graphbench.Start(ctx, name, ds)
-			if err != nil {
-				setupErr = err
-				return
-			}
-			res, err := t.Load(ctx, shape, 5000)
-			if err != nil {
-				setupErr = fmt.Errorf("load %s: %w", name, err)
-				return
-			}
-			fmt.Printf("loaded %s: %d relationships in %v (%.0f/s), peak RSS %s\n", name, res.Relationships,
-				res.Duration.Round(time.Millisecond), float64(res.Relationships)/res.Duration.Seconds(), graphbench.PeakRSS())
-			targets = append(targets, t)
-		}
-		ds, err := badgerds.New(ctx, dir)
-		add("badger-"+large.Name, ds, err, large)
-		ds, err = memoryStore(ctx)
-		add("memdb-"+large.Name, ds, err, large)
-		ds, err = memoryStore(ctx)
-		add("memdb-"+graphbench.Small.Name, ds, err, graphbench.Small)
-	})
-	if setupErr != nil {
-		b.Fatal(setupErr)
-	}
-	return targets
+// target is one engine-over-datastore configuration to measure.
+type target struct {
+	name  string
+	shape graphbench.Shape
+	open  func(ctx context.Context, dir string) (datastore.Datastore, error)
 }
 
-// BenchmarkEngine measures SpiceDB's engine over each datastore, side by
-// side in one process. Besides ns/op it reports the median and 99th
-// percentile of the measured calls.
+func targetsToRun() []target {
+	large := graphbench.Large
+	if os.Getenv("BENCH_SHAPE") == "small" {
+		large = graphbench.Small
+	}
+	all := []target{
+		{"badger-" + large.Name, large, func(ctx context.Context, dir string) (datastore.Datastore, error) { return badgerds.New(ctx, dir) }},
+		{"memdb-" + large.Name, large, func(ctx context.Context, _ string) (datastore.Datastore, error) { return memoryStore(ctx) }},
+		{"memdb-" + graphbench.Small.Name, graphbench.Small, func(ctx context.Context, _ string) (datastore.Datastore, error) { return memoryStore(ctx) }},
+	}
+	list := os.Getenv("BENCH_TARGETS")
+	if list == "" {
+		return all
+	}
+	var out []target
+	for _, t := range all {
+		if slices.Contains(strings.Split(list, ","), t.name) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// BenchmarkEngine measures SpiceDB's engine over each datastore in turn, in
+// one process: Badger on disk with the large graph, SpiceDB's memory
+// datastore with the same graph, and the memory datastore with the small
+// graph (the engine's floor). Each target is loaded, warmed up, measured
+// and released before the next, so one's heap does not slow another.
+// Besides ns/op it reports the median and 99th percentile of the calls.
+//
+// Knobs for iterating: BENCH_SHAPE=small replaces the large graph;
+// BENCH_TARGETS=badger-1.2M,memdb-1.5k picks targets; BENCH_DIR=path keeps
+// the Badger store there and reuses it once loaded.
 func BenchmarkEngine(b *testing.B) {
-	for _, t := range loadTargets(b) {
+	for _, tc := range targetsToRun() {
+		t := loadTarget(b, tc)
 		for _, op := range graphbench.Ops {
+			if _, err := graphbench.Measure(b.Context(), t, op, 100); err != nil { // warm-up
+				b.Fatal(err)
+			}
 			b.Run(t.Name+"/"+op.Name, func(b *testing.B) {
 				lat := make(graphbench.Latencies, 0, b.N)
 				i := 0
@@ -97,5 +84,43 @@ func BenchmarkEngine(b *testing.B) {
 				b.ReportMetric(float64(lat.Percentile(99).Microseconds()), "p99-µs")
 			})
 		}
+		if err := t.Close(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		runtime.GC()
 	}
+}
+
+func loadTarget(b *testing.B, tc target) *graphbench.Target {
+	ctx := context.Background()
+	dir := os.Getenv("BENCH_DIR")
+	if dir == "" {
+		dir = b.TempDir()
+	}
+	loadedMark := filepath.Clean(dir) + ".loaded-" + tc.shape.Name
+	ds, err := tc.open(ctx, dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	t, err := graphbench.Start(ctx, tc.name, ds)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := os.Stat(loadedMark); err == nil && strings.HasPrefix(tc.name, "badger") {
+		if err := t.Adopt(ctx, tc.shape); err != nil {
+			b.Fatal(err)
+		}
+		fmt.Printf("reusing %s in %s\n", tc.name, dir)
+		return t
+	}
+	res, err := t.Load(ctx, tc.shape, 10_000)
+	if err != nil {
+		b.Fatalf("load %s: %v", tc.name, err)
+	}
+	fmt.Printf("loaded %s: %d relationships in %v (%.0f/s), peak RSS %s\n", tc.name, res.Relationships,
+		res.Duration.Round(time.Millisecond), float64(res.Relationships)/res.Duration.Seconds(), graphbench.PeakRSS())
+	if strings.HasPrefix(tc.name, "badger") && os.Getenv("BENCH_DIR") != "" {
+		_ = os.WriteFile(loadedMark, nil, 0o600)
+	}
+	return t
 }

@@ -53,62 +53,41 @@ type LoadResult struct {
 	Duration      time.Duration
 }
 
-// Load imports shape through the engine's ImportBulkRelationships, batch
-// relationships per call (one transaction each), remembering samples.
+// Load writes shape into the target's datastore (see BulkLoad) and
+// remembers the samples the operations need.
 func (t *Target) Load(ctx context.Context, shape Shape, batch int) (LoadResult, error) {
-	t.Shape = shape
-	start := time.Now()
-	members := map[string]string{} // project -> a member, for job samples
-	var pending []*v1.Relationship
-	n := 0
-	flush := func() error {
-		if len(pending) == 0 {
-			return nil
-		}
-		stream, err := t.perms.ImportBulkRelationships(ctx)
-		if err != nil {
-			return err
-		}
-		if err := stream.Send(&v1.ImportBulkRelationshipsRequest{Relationships: pending}); err != nil {
-			return err
-		}
-		resp, err := stream.CloseAndRecv()
-		if err != nil {
-			return err
-		}
-		if int(resp.GetNumLoaded()) != len(pending) {
-			return fmt.Errorf("loaded %d of %d", resp.GetNumLoaded(), len(pending))
-		}
-		pending = pending[:0]
-		return nil
+	res, err := BulkLoad(ctx, t.ds, shape, batch)
+	if err != nil {
+		return res, err
 	}
-	err := shape.Generate(func(rel tuple.Relationship) error {
+	return res, t.Adopt(ctx, shape)
+}
+
+// Adopt takes a datastore already loaded with shape: it only collects the
+// samples the operations need.
+func (t *Target) Adopt(_ context.Context, shape Shape) error {
+	t.Shape = shape
+	members := map[string]string{} // project -> a member, for job samples
+	n := 0
+	return shape.Generate(func(rel tuple.Relationship) error {
 		n++
-		if rel.Resource.ObjectType == "project" && rel.Subject.ObjectID != HeavyUser {
+		switch {
+		case rel.Resource.ObjectType == string(schema.TypeProject) && rel.Subject.ObjectID != HeavyUser:
 			if _, ok := members[rel.Resource.ObjectID]; !ok {
 				members[rel.Resource.ObjectID] = rel.Subject.ObjectID
 			}
 			if n%97 == 0 && len(t.ProjectMembers) < 1000 {
 				t.ProjectMembers = append(t.ProjectMembers, [2]string{rel.Resource.ObjectID, rel.Subject.ObjectID})
 			}
-		}
-		if rel.Resource.ObjectType == "job" && n%89 == 0 && len(t.JobMembers) < 1000 {
+		case rel.Resource.ObjectType == string(schema.TypeJob) && n%89 == 0 && len(t.JobMembers) < 1000:
 			t.JobMembers = append(t.JobMembers, [2]string{rel.Resource.ObjectID, members[rel.Subject.ObjectID]})
-		}
-		pending = append(pending, tuple.ToV1Relationship(rel))
-		if len(pending) >= batch {
-			return flush()
 		}
 		return nil
 	})
-	if err == nil {
-		err = flush()
-	}
-	return LoadResult{Relationships: n, Duration: time.Since(start)}, err
 }
 
 func subject(id string) *v1.SubjectReference {
-	return &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: "user", ObjectId: id}}
+	return &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: string(schema.TypeUser), ObjectId: id}}
 }
 
 var fullyConsistent = &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
@@ -139,15 +118,15 @@ type Op struct {
 var Ops = []Op{
 	{"check-direct-role", func(ctx context.Context, t *Target, i int) error {
 		pm := t.ProjectMembers[i%len(t.ProjectMembers)]
-		return t.check(ctx, "project", pm[0], "read", pm[1])
+		return t.check(ctx, string(schema.TypeProject), pm[0], string(schema.ProjectRead), pm[1])
 	}},
 	{"check-job-through-project", func(ctx context.Context, t *Target, i int) error {
 		jm := t.JobMembers[i%len(t.JobMembers)]
-		return t.check(ctx, "job", jm[0], "read", jm[1])
+		return t.check(ctx, string(schema.TypeJob), jm[0], string(schema.JobRead), jm[1])
 	}},
 	{"lookup-resources-1000", func(ctx context.Context, t *Target, _ int) error {
 		stream, err := t.perms.LookupResources(ctx, &v1.LookupResourcesRequest{
-			Consistency: fullyConsistent, ResourceObjectType: "project", Permission: "read", Subject: subject(HeavyUser),
+			Consistency: fullyConsistent, ResourceObjectType: string(schema.TypeProject), Permission: string(schema.ProjectRead), Subject: subject(HeavyUser),
 		})
 		if err != nil {
 			return err
@@ -161,8 +140,8 @@ var Ops = []Op{
 	{"lookup-subjects", func(ctx context.Context, t *Target, i int) error {
 		pm := t.ProjectMembers[i%len(t.ProjectMembers)]
 		stream, err := t.perms.LookupSubjects(ctx, &v1.LookupSubjectsRequest{
-			Consistency: fullyConsistent, Resource: &v1.ObjectReference{ObjectType: "project", ObjectId: pm[0]},
-			Permission: "read", SubjectObjectType: "user",
+			Consistency: fullyConsistent, Resource: &v1.ObjectReference{ObjectType: string(schema.TypeProject), ObjectId: pm[0]},
+			Permission: string(schema.ProjectRead), SubjectObjectType: string(schema.TypeUser),
 		})
 		if err != nil {
 			return err
@@ -178,8 +157,8 @@ var Ops = []Op{
 		_, err := t.perms.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
 			Operation: v1.RelationshipUpdate_OPERATION_TOUCH,
 			Relationship: &v1.Relationship{
-				Resource: &v1.ObjectReference{ObjectType: "project", ObjectId: ProjectID(i % t.Shape.Projects)},
-				Relation: "reader", Subject: subject(fmt.Sprintf("w%d-%d", t.writes, i)),
+				Resource: &v1.ObjectReference{ObjectType: string(schema.TypeProject), ObjectId: ProjectID(i % t.Shape.Projects)},
+				Relation: string(schema.ProjectReader), Subject: subject(fmt.Sprintf("w%d-%d", t.writes, i)),
 			},
 		}}})
 		return err

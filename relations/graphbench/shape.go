@@ -70,19 +70,19 @@ func (s Shape) Generate(emit func(tuple.Relationship) error) error {
 				continue
 			}
 			seen[u] = true
-			if err := emit(rel("project", ProjectID(p), string(roleFor(m, s.MembersPerProject)), "user", UserID(u))); err != nil {
+			if err := emit(rel(string(schema.TypeProject), ProjectID(p), string(roleFor(m, s.MembersPerProject)), string(schema.TypeUser), UserID(u))); err != nil {
 				return err
 			}
 			m++
 		}
 	}
 	for j := range s.Jobs {
-		if err := emit(rel("job", JobID(j), "project", "project", ProjectID(j%s.Projects))); err != nil {
+		if err := emit(rel(string(schema.TypeJob), JobID(j), string(schema.JobProject), string(schema.TypeProject), ProjectID(j%s.Projects))); err != nil {
 			return err
 		}
 	}
 	for p := range s.HeavyProjects {
-		if err := emit(rel("project", ProjectID(p), string(schema.ProjectReader), "user", HeavyUser)); err != nil {
+		if err := emit(rel(string(schema.TypeProject), ProjectID(p), string(schema.ProjectReader), string(schema.TypeUser), HeavyUser)); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,100 @@
+package relations
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/seed-6461fa00/trellis/schema"
+)
+
+// CurrentProject returns the viewer's current project (the platform's
+// "switch project"), or ok false if none is set or the viewer can no longer
+// read it.
+func (g *Graph) CurrentProject(ctx context.Context, viewer User, t Token) (Project, bool, error) {
+	name, err := g.catalog.CurrentProject(ctx, viewer.ID)
+	if err != nil {
+		return Project{}, false, &Error{Code: CodeUnavailable, Message: "could not read the current project", Err: err}
+	}
+	if name == "" {
+		return Project{}, false, nil
+	}
+	p, err := g.Project(ctx, viewer, name, t)
+	if ErrorCode(err) == CodeNotFound {
+		return Project{}, false, nil
+	}
+	return p, err == nil, err
+}
+
+// SwitchProject makes project the viewer's current project; the viewer must
+// be able to read it.
+func (g *Graph) SwitchProject(ctx context.Context, viewer User, project string, t Token) (Project, error) {
+	p, err := g.Project(ctx, viewer, project, t)
+	if err != nil {
+		return Project{}, err
+	}
+	if err := g.catalog.SetCurrentProject(ctx, viewer.ID, project); err != nil {
+		return Project{}, &Error{Code: CodeUnavailable, Message: "could not store the current project", Err: err}
+	}
+	return p, nil
+}
+
+// CheckAs answers "may subject do permission on object?" for viewer. Any
+// viewer may ask about themselves; asking about someone else needs
+// manage_members on the object's project, so membership cannot be probed.
+func (g *Graph) CheckAs(ctx context.Context, viewer, subject User, object Object, permission schema.Permission, t Token) (bool, error) {
+	if _, ok := schema.Permissions[object.Type]; !ok || object.Type == schema.TypeUser {
+		return false, invalid("resource.type", "%q is not a resource type", object.Type)
+	}
+	if !schema.HasPermission(object.Type, permission) {
+		return false, invalid("permission", "%q is not a permission of %s", permission, object.Type)
+	}
+	if !isObjectID(object.ID) {
+		return false, invalid("resource.id", "%q is not a valid ID", object.ID)
+	}
+	if subject.ID != viewer.ID {
+		project, err := g.projectOf(ctx, object, t)
+		if err != nil {
+			return false, err
+		}
+		ok, err := g.Check(ctx, viewer, Object{schema.TypeProject, project}, schema.ProjectManageMembers, t)
+		if err != nil {
+			return false, err
+		}
+		if !ok {
+			return false, errorf(CodeForbidden, "asking about another user needs the manage_members permission on the project")
+		}
+	}
+	return g.Check(ctx, subject, object, permission, t)
+}
+
+// projectOf returns the project an object belongs to: itself for a
+// project, its project relationship for an artifact.
+func (g *Graph) projectOf(ctx context.Context, object Object, t Token) (string, error) {
+	if object.Type == schema.TypeProject {
+		return object.ID, nil
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+		Consistency: readConsistency(t),
+		RelationshipFilter: &v1.RelationshipFilter{
+			ResourceType: string(object.Type), OptionalResourceId: object.ID, OptionalRelation: string(schema.ArtifactProject),
+		},
+		OptionalLimit: 1,
+	})
+	if err != nil {
+		return "", fromSpiceDB(ctx, err, "")
+	}
+	r, err := stream.Recv()
+	if errors.Is(err, io.EOF) {
+		// No project: the artifact does not exist, and nobody manages it.
+		return "", errorf(CodeForbidden, "asking about another user needs the manage_members permission on the project")
+	}
+	if err != nil {
+		return "", fromSpiceDB(ctx, err, "")
+	}
+	return r.GetRelationship().GetSubject().GetObject().GetObjectId(), nil
+}
