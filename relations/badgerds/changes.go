@@ -47,6 +47,20 @@ func (c *changeSet) relationship(fwd []byte, before, after *tuple.Relationship) 
 	ch.after = after
 }
 
+// relationshipDelta is how many relationships the changes add, net.
+func (c *changeSet) relationshipDelta() int64 {
+	var d int64
+	for _, ch := range c.rels {
+		switch {
+		case ch.existed && ch.after == nil:
+			d--
+		case !ch.existed && ch.after != nil:
+			d++
+		}
+	}
+	return d
+}
+
 func (c *changeSet) definition(tag byte, def datastore.SchemaDefinition) {
 	if c.defs == nil {
 		c.defs = map[string]datastore.SchemaDefinition{}

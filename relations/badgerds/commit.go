@@ -2,6 +2,7 @@ package badgerds
 
 import (
 	"bytes"
+	"encoding/binary"
 	"context"
 	"errors"
 	"fmt"
@@ -82,13 +83,17 @@ func (ds *Datastore) tryReadWrite(ctx context.Context, fn datastore.TxUserFunc, 
 	if err != nil {
 		return 0, err
 	}
-	return ds.commit(rwt.txn, rwt.readTs, rwt.reads, rwt.writes, entry)
+	return ds.commit(rwt.txn, rwt.readTs, rwt.reads, rwt.writes, entry, rwt.changes.relationshipDelta())
 }
 
 // commit validates, stamps and hands a transaction to Badger, then waits
 // until it is durable and the head has reached it. changelog, if non-nil, is
 // stored under the commit's revision for Watch.
-func (ds *Datastore) commit(txn *badger.Txn, readTs uint64, reads []keyRange, writes [][]byte, changelog []byte) (uint64, error) {
+//
+// delta is how many relationships the transaction adds (negative: removes);
+// the running count is written with the commit, without reading it, so
+// counting never makes transactions conflict.
+func (ds *Datastore) commit(txn *badger.Txn, readTs uint64, reads []keyRange, writes [][]byte, changelog []byte, delta int64) (uint64, error) {
 	ds.occ.commitMu.Lock()
 	if err := ds.occ.validate(readTs, reads); err != nil {
 		ds.occ.commitMu.Unlock()
@@ -97,6 +102,14 @@ func (ds *Datastore) commit(txn *badger.Txn, readTs uint64, reads []keyRange, wr
 	ts := ds.occ.nextTimestamp(ds.marks.headRev())
 	if changelog != nil {
 		if err := txn.Set(changelogKey(ts), changelog); err != nil {
+			ds.occ.commitMu.Unlock()
+			return 0, fmt.Errorf("badgerds: transaction too large: %w", err)
+		}
+	}
+	if delta != 0 {
+		count := ds.relationships.Add(delta)
+		if err := txn.Set(keyRelationshipCount, binary.BigEndian.AppendUint64(nil, uint64(max(count, 0)))); err != nil {
+			ds.relationships.Add(-delta)
 			ds.occ.commitMu.Unlock()
 			return 0, fmt.Errorf("badgerds: transaction too large: %w", err)
 		}
@@ -115,6 +128,7 @@ func (ds *Datastore) commit(txn *badger.Txn, readTs uint64, reads []keyRange, wr
 	err := <-done
 	ds.marks.finish(ts)
 	if err != nil {
+		ds.relationships.Add(-delta)
 		return 0, fmt.Errorf("badgerds: commit: %w", err)
 	}
 	if !ds.marks.waitFor(ts) {
@@ -125,7 +139,8 @@ func (ds *Datastore) commit(txn *badger.Txn, readTs uint64, reads []keyRange, wr
 
 // internalTx runs fn as a validated transaction of Trellis's own (the
 // collector's): it conflicts like any other but has no change log entry.
-func (ds *Datastore) internalTx(fn func(view, *keyRecorder) (int, error)) (int, error) {
+// Each unit fn reports changes the relationship count by perUnit.
+func (ds *Datastore) internalTx(perUnit int64, fn func(view, *keyRecorder) (int, error)) (int, error) {
 	if err := ds.checkOpen(); err != nil {
 		return 0, err
 	}
@@ -136,7 +151,8 @@ func (ds *Datastore) internalTx(fn func(view, *keyRecorder) (int, error)) (int, 
 	if err != nil || n == 0 {
 		return 0, err
 	}
-	if _, err := ds.commit(rwt.txn, rwt.readTs, reads, rwt.writes, nil); err != nil {
+	rwt.delta = perUnit * int64(n)
+	if _, err := ds.commit(rwt.txn, rwt.readTs, reads, rwt.writes, nil, rwt.delta); err != nil {
 		return 0, err
 	}
 	return n, nil
@@ -151,7 +167,7 @@ func (ds *Datastore) commitInternal(fn func(*keyRecorder) error) (uint64, error)
 	if err := fn(w); err != nil {
 		return 0, err
 	}
-	return ds.commit(txn, 0, nil, w.writes, nil)
+	return ds.commit(txn, 0, nil, w.writes, nil, 0)
 }
 
 // keyRange is a half-open range of keys [start, end) a transaction read;

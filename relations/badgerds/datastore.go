@@ -2,6 +2,7 @@ package badgerds
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -24,9 +25,10 @@ type Datastore struct {
 	uniqueID string
 	dir      string
 
-	occ    occ
-	marks  watermark
-	closed atomic.Bool
+	occ           occ
+	marks         watermark
+	closed        atomic.Bool
+	relationships atomic.Int64 // stored relationships, for Statistics
 
 	gc gcState
 }
@@ -137,6 +139,13 @@ func (ds *Datastore) initIdentity() error {
 		return fmt.Errorf("badgerds: %s holds store format %q; this build reads %q", ds.dir, format, formatVersion)
 	case format != nil:
 		ds.uniqueID = string(id)
+		count, err := getValue(txn, keyRelationshipCount)
+		if err != nil {
+			return err
+		}
+		if len(count) == 8 {
+			ds.relationships.Store(int64(binary.BigEndian.Uint64(count)))
+		}
 		return nil
 	}
 	ds.uniqueID = uuid.NewString()

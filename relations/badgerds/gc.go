@@ -89,10 +89,12 @@ const gcBatch = 2000
 // deleteInBatches deletes, a batch per transaction, the keys in r that
 // doomed picks, until none are left. Each batch is a validated
 // transaction, so it never deletes what a concurrent writer just changed.
-func (ds *Datastore) deleteInBatches(ctx context.Context, r keyRange, related func(key []byte) ([][]byte, error)) (int64, error) {
+//
+// perKey is how many relationships each deleted key accounts for.
+func (ds *Datastore) deleteInBatches(ctx context.Context, r keyRange, perKey int64, related func(key []byte) ([][]byte, error)) (int64, error) {
 	var deleted int64
 	for attempt := 0; ctx.Err() == nil; {
-		n, err := ds.internalTx(func(v view, w *keyRecorder) (int, error) {
+		n, err := ds.internalTx(perKey, func(v view, w *keyRecorder) (int, error) {
 			var doomed [][]byte
 			err := v.scan(r, true, func(key, _ []byte, _ uint64) (bool, error) {
 				doomed = append(doomed, append([]byte(nil), key...))
@@ -135,7 +137,7 @@ func (c collector) DeleteBeforeTx(ctx context.Context, r datastore.Revision) (da
 		return datastore.DeletionCounts{}, errors.New("badgerds: gc watermark is not a badger revision")
 	}
 	ds := c.ds
-	n, err := ds.deleteInBatches(ctx, keyRange{start: []byte{tagChangelog}, end: changelogKey(uint64(rev))},
+	n, err := ds.deleteInBatches(ctx, keyRange{start: []byte{tagChangelog}, end: changelogKey(uint64(rev))}, 0,
 		func(key []byte) ([][]byte, error) { return [][]byte{key}, nil })
 	counts := datastore.DeletionCounts{Transactions: n}
 	if err != nil {
@@ -162,7 +164,7 @@ func (c collector) DeleteExpiredRels(ctx context.Context) (int64, error) {
 	if cutoff <= 0 {
 		return 0, nil
 	}
-	return ds.deleteInBatches(ctx, keyRange{start: []byte{tagExpiry}, end: expiryKey(cutoff, nil)},
+	return ds.deleteInBatches(ctx, keyRange{start: []byte{tagExpiry}, end: expiryKey(cutoff, nil)}, -1,
 		func(key []byte) ([][]byte, error) {
 			fwd := key[9:]
 			ref, err := parseRelationshipKey(fwd)

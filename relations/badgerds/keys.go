@@ -29,6 +29,9 @@ const (
 var (
 	keyUniqueID = []byte{tagMeta, 'i', 'd'}
 	keyFormat   = []byte{tagMeta, 'f', 'm', 't'}
+	// keyRelationshipCount holds the number of stored relationships,
+	// big-endian, as of the commit that wrote it.
+	keyRelationshipCount = []byte{tagMeta, 'n'}
 	keySchema   = []byte{tagSchema}
 	keyHash     = []byte{tagHash}
 )

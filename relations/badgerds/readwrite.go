@@ -23,6 +23,7 @@ type readWriteTx struct {
 	reader
 	keyRecorder
 	readTs  uint64
+	delta   int64      // relationships removed by the collector (negative)
 	mu      sync.Mutex // guards reads
 	reads   []keyRange
 	changes changeSet
