@@ -32,8 +32,8 @@ var (
 	// keyRelationshipCount holds the number of stored relationships,
 	// big-endian, as of the commit that wrote it.
 	keyRelationshipCount = []byte{tagMeta, 'n'}
-	keySchema   = []byte{tagSchema}
-	keyHash     = []byte{tagHash}
+	keySchema            = []byte{tagSchema}
+	keyHash              = []byte{tagHash}
 )
 
 // formatVersion is written once per store; a store with another value, or a
