@@ -27,6 +27,8 @@ type Options struct {
 	GraphQL graph.Options
 	// MaxBodyBytes caps a request body (default 1 MiB).
 	MaxBodyBytes int64
+	// Ready, if set, backs /readyz: nil means ready.
+	Ready func(context.Context) error
 }
 
 // NewHandler returns Trellis's HTTP API over g.
@@ -43,6 +45,19 @@ func NewHandler(g *relations.Graph, opts Options) (http.Handler, error) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if opts.Ready != nil {
+			ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+			defer cancel()
+			if err := opts.Ready(ctx); err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				_, _ = fmt.Fprintln(w, "not ready:", err)
+				return
+			}
+		}
+		_, _ = w.Write([]byte("ready\n"))
 	})
 
 	var uiOpts []playground.GraphiqlConfigOption

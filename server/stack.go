@@ -24,12 +24,15 @@ type Stack struct {
 	ds      datastore.Datastore
 }
 
-// StackConfig says where the data lives.
+// StackConfig says where the data lives and how services reach it.
 type StackConfig struct {
 	// DataDir holds the relationships and the catalog; created if missing.
 	DataDir string
 	// OpenDatastore builds SpiceDB's datastore in dir.
 	OpenDatastore func(ctx context.Context, dir string) (datastore.Datastore, error)
+	// Engine configures SpiceDB's engine (its TCP listener, keys, TLS);
+	// its Datastore is filled in.
+	Engine embedded.Config
 }
 
 // OpenStack opens (creating if needed) the data directory and starts the
@@ -50,13 +53,28 @@ func OpenStack(ctx context.Context, cfg StackConfig) (_ *Stack, err error) {
 	if s.Catalog, err = badgercatalog.Open(filepath.Join(cfg.DataDir, "catalog")); err != nil {
 		return s, err
 	}
-	if s.Engine, err = embedded.Start(ctx, embedded.Config{Datastore: s.ds}); err != nil {
+	engineCfg := cfg.Engine
+	engineCfg.Datastore = s.ds
+	if s.Engine, err = embedded.Start(ctx, engineCfg); err != nil {
 		return s, err
 	}
 	if s.Graph, err = relations.Open(ctx, s.Engine.Conn(), s.Catalog); err != nil {
 		return s, err
 	}
 	return s, nil
+}
+
+// Ready reports whether the stack can serve: nil when the datastore is
+// ready.
+func (s *Stack) Ready(ctx context.Context) error {
+	state, err := s.ds.ReadyState(ctx)
+	if err != nil {
+		return err
+	}
+	if !state.IsReady {
+		return errors.New(state.Message)
+	}
+	return nil
 }
 
 // Conn is an authenticated connection to the SpiceDB v1 API of the stack.

@@ -3,17 +3,20 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/authzed/spicedb/pkg/datastore"
 	"github.com/urfave/cli/v3"
 
 	"github.com/seed-6461fa00/trellis/relations/badgerds"
+	"github.com/seed-6461fa00/trellis/relations/embedded"
 	"github.com/seed-6461fa00/trellis/server"
 )
 
@@ -32,12 +35,18 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "jwt-issuer", Usage: "required iss claim of user tokens", Sources: cli.EnvVars("TRELLIS_JWT_ISSUER")},
 			&cli.StringFlag{Name: "jwt-audience", Usage: "required aud claim of user tokens", Sources: cli.EnvVars("TRELLIS_JWT_AUDIENCE")},
 			&cli.StringFlag{Name: "jwt-user-claim", Value: "sub", Usage: "claim that names the user", Sources: cli.EnvVars("TRELLIS_JWT_USER_CLAIM")},
+			&cli.StringFlag{Name: "grpc-addr", Value: "127.0.0.1:50051", Usage: "listen address of the SpiceDB v1 gRPC API for services (empty: off)", Sources: cli.EnvVars("TRELLIS_GRPC_ADDR")},
+			&cli.StringFlag{Name: "grpc-preshared-key-file", Usage: "file with the preshared keys services present to the gRPC API, one per line; without one the gRPC API is off (--dev makes one)", Sources: cli.EnvVars("TRELLIS_GRPC_PRESHARED_KEY_FILE")},
+			&cli.StringFlag{Name: "grpc-tls-cert", Usage: "TLS certificate file for the gRPC API", Sources: cli.EnvVars("TRELLIS_GRPC_TLS_CERT")},
+			&cli.StringFlag{Name: "grpc-tls-key", Usage: "TLS key file for the gRPC API", Sources: cli.EnvVars("TRELLIS_GRPC_TLS_KEY")},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			return serve(ctx, serveConfig{
 				addr: cmd.String("addr"), data: cmd.String("data"), dev: cmd.Bool("dev"),
 				secretFile: cmd.String("jwt-secret-file"), issuer: cmd.String("jwt-issuer"),
 				audience: cmd.String("jwt-audience"), userClaim: cmd.String("jwt-user-claim"),
+				grpcAddr: cmd.String("grpc-addr"), grpcKeyFile: cmd.String("grpc-preshared-key-file"),
+				grpcCert: cmd.String("grpc-tls-cert"), grpcKey: cmd.String("grpc-tls-key"),
 			})
 		},
 	}
@@ -45,7 +54,10 @@ func serveCommand() *cli.Command {
 
 type serveConfig struct {
 	addr, data, secretFile, issuer, audience, userClaim string
+	grpcAddr, grpcKeyFile, grpcCert, grpcKey            string
 	dev                                                 bool
+	// listening, if set, is told the HTTP base URL once requests are served.
+	listening func(base string)
 }
 
 func serve(ctx context.Context, cfg serveConfig) error {
@@ -58,7 +70,11 @@ func serve(ctx context.Context, cfg serveConfig) error {
 		return err
 	}
 
-	stack, err := server.OpenStack(ctx, server.StackConfig{DataDir: cfg.data, OpenDatastore: openDatastore})
+	engine, grpcNote, err := engineConfig(cfg)
+	if err != nil {
+		return err
+	}
+	stack, err := server.OpenStack(ctx, server.StackConfig{DataDir: cfg.data, OpenDatastore: openDatastore, Engine: engine})
 	if err != nil {
 		return err
 	}
@@ -70,7 +86,7 @@ func serve(ctx context.Context, cfg serveConfig) error {
 		}
 	}()
 
-	opts := server.Options{Auth: auth}
+	opts := server.Options{Auth: auth, Ready: stack.Ready}
 	if cfg.dev {
 		if opts.DevToken, err = auth.Mint(devUser, 24*time.Hour); err != nil {
 			return err
@@ -86,6 +102,7 @@ func serve(ctx context.Context, cfg serveConfig) error {
 	}
 	base := "http://" + srv.Addr()
 	fmt.Printf("Trellis serves %s/graphql (GraphiQL at %s/), data in %s\n", base, base, cfg.data)
+	fmt.Println(grpcNote)
 	if cfg.dev {
 		fmt.Printf("Development mode: GraphiQL acts as user %q with this token:\n  %s\n", devUser, opts.DevToken)
 		fmt.Printf("A token for any other user:\n  curl '%s/dev/token?user=bob'\n", base)
@@ -93,6 +110,9 @@ func serve(ctx context.Context, cfg serveConfig) error {
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve() }()
+	if cfg.listening != nil {
+		cfg.listening(base)
+	}
 	select {
 	case err := <-errc:
 		return err
@@ -101,6 +121,45 @@ func serve(ctx context.Context, cfg serveConfig) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	return srv.Shutdown(shutdownCtx)
+}
+
+// engineConfig sets up the SpiceDB gRPC API for services: on only with a
+// preshared key, which --dev makes up (and prints) when none is given.
+func engineConfig(cfg serveConfig) (embedded.Config, string, error) {
+	if cfg.grpcAddr == "" {
+		return embedded.Config{}, "SpiceDB gRPC API: off (--grpc-addr is empty)", nil
+	}
+	var keys []string
+	if cfg.grpcKeyFile != "" {
+		raw, err := os.ReadFile(cfg.grpcKeyFile)
+		if err != nil {
+			return embedded.Config{}, "", fmt.Errorf("grpc preshared keys: %w", err)
+		}
+		for _, line := range strings.Split(string(raw), "\n") {
+			if k := strings.TrimSpace(line); k != "" {
+				keys = append(keys, k)
+			}
+		}
+		if len(keys) == 0 {
+			return embedded.Config{}, "", fmt.Errorf("grpc preshared keys: %s holds no key", cfg.grpcKeyFile)
+		}
+	}
+	if len(keys) == 0 && !cfg.dev {
+		return embedded.Config{}, "SpiceDB gRPC API: off (no --grpc-preshared-key-file)", nil
+	}
+	note := "SpiceDB gRPC API on " + cfg.grpcAddr
+	if len(keys) == 0 {
+		k := make([]byte, 16)
+		if _, err := rand.Read(k); err != nil {
+			return embedded.Config{}, "", err
+		}
+		keys = []string{hex.EncodeToString(k)}
+		note += fmt.Sprintf(" (development key: zed --endpoint %s --insecure --token %s)", cfg.grpcAddr, keys[0])
+	}
+	if (cfg.grpcCert == "") != (cfg.grpcKey == "") {
+		return embedded.Config{}, "", errors.New("gRPC TLS needs both --grpc-tls-cert and --grpc-tls-key")
+	}
+	return embedded.Config{GRPCAddress: cfg.grpcAddr, PresharedKeys: keys, TLSCertFile: cfg.grpcCert, TLSKeyFile: cfg.grpcKey}, note, nil
 }
 
 // loadSecret reads the token secret. In development mode without one, a

@@ -134,7 +134,31 @@ func (ds *Datastore) commit(txn *badger.Txn, readTs uint64, reads []keyRange, wr
 	if !ds.marks.waitFor(ts) {
 		return 0, errClosed
 	}
+	if touchesSchema(writes) {
+		ds.noteSchemaChange(ts)
+	}
 	return ts, nil
+}
+
+// touchesSchema reports whether a write set changes the schema.
+func touchesSchema(writes [][]byte) bool {
+	for _, k := range writes {
+		switch k[0] {
+		case tagNamespace, tagCaveat, tagSchema, tagHash:
+			return true
+		}
+	}
+	return false
+}
+
+// noteSchemaChange records the newest revision that changed the schema.
+func (ds *Datastore) noteSchemaChange(ts uint64) {
+	for {
+		cur := ds.schemaRev.Load()
+		if ts <= cur || ds.schemaRev.CompareAndSwap(cur, ts) {
+			return
+		}
+	}
 }
 
 // internalTx runs fn as a validated transaction of Trellis's own (the

@@ -29,6 +29,10 @@ type Datastore struct {
 	marks         watermark
 	closed        atomic.Bool
 	relationships atomic.Int64 // stored relationships, for Statistics
+	// schemaRev is the newest revision that changed the schema: optimized
+	// reads never go back before it, or a schema written moments ago would
+	// be missing from them.
+	schemaRev atomic.Uint64
 
 	gc gcState
 }
@@ -139,6 +143,9 @@ func (ds *Datastore) initIdentity() error {
 		return fmt.Errorf("badgerds: %s holds store format %q; this build reads %q", ds.dir, format, formatVersion)
 	case format != nil:
 		ds.uniqueID = string(id)
+		if err := ds.loadSchemaRevision(txn); err != nil {
+			return err
+		}
 		count, err := getValue(txn, keyRelationshipCount)
 		if err != nil {
 			return err
@@ -156,6 +163,21 @@ func (ds *Datastore) initIdentity() error {
 		return w.set(keyUniqueID, []byte(ds.uniqueID))
 	})
 	return err
+}
+
+// loadSchemaRevision finds the newest version among the schema's keys.
+func (ds *Datastore) loadSchemaRevision(txn *badger.Txn) error {
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	for _, tag := range []byte{tagNamespace, tagCaveat, tagSchema, tagHash} {
+		opts.Prefix = []byte{tag}
+		it := txn.NewIterator(opts)
+		for it.Rewind(); it.Valid(); it.Next() {
+			ds.noteSchemaChange(it.Item().Version())
+		}
+		it.Close()
+	}
+	return nil
 }
 
 func getValue(txn *badger.Txn, key []byte) ([]byte, error) {
@@ -241,7 +263,7 @@ func (ds *Datastore) OptimizedRevision(context.Context) (datastore.RevisionWithS
 	rev := ds.marks.headRev()
 	if q := ds.cfg.quantization.Nanoseconds(); q > 1 {
 		if bucket := uint64(time.Now().UnixNano() / q * q); bucket < rev {
-			rev = bucket
+			rev = max(bucket, ds.schemaRev.Load())
 		}
 	}
 	hash, err := ds.schemaHashAt(rev)

@@ -7,8 +7,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/authzed/spicedb/pkg/datastore"
+	core "github.com/authzed/spicedb/pkg/proto/core/v1"
 	"github.com/authzed/spicedb/pkg/tuple"
 	"github.com/dgraph-io/badger/v4"
 
@@ -246,5 +248,33 @@ func TestRelationshipCountIsKept(t *testing.T) {
 	defer ds.Close()
 	if got := count(ds); got != 2 {
 		t.Fatalf("after restart count = %d, want 2", got)
+	}
+}
+
+// TestOptimizedRevisionSeesFreshSchema: a schema written moments ago, well
+// inside the quantization window, is visible at the optimized revision, or
+// every minimize-latency read right after startup would fail.
+func TestOptimizedRevisionSeesFreshSchema(t *testing.T) {
+	ds, err := badgerds.New(t.Context(), t.TempDir(), badgerds.WithRevisionQuantization(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	written, err := ds.ReadWriteTx(t.Context(), func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
+		return rwt.LegacyWriteNamespaces(ctx, &core.NamespaceDefinition{Name: "document"})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, ds, "document:d1#viewer@user:alice")
+	opt, err := ds.OptimizedRevision(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opt.Revision.LessThan(written) {
+		t.Fatalf("optimized revision %s precedes the schema write %s", opt.Revision, written)
+	}
+	if _, _, err := ds.SnapshotReader(opt.Revision).LegacyReadNamespaceByName(t.Context(), "document"); err != nil {
+		t.Fatalf("schema missing at the optimized revision: %v", err)
 	}
 }
