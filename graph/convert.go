@@ -18,6 +18,10 @@ func projectPermission(p model.ProjectPermission) schema.Permission {
 	return schema.Permission(strings.ToLower(string(p)))
 }
 
+func permissionToModel(p schema.Permission) model.ProjectPermission {
+	return model.ProjectPermission(strings.ToUpper(string(p)))
+}
+
 func pageInfo(hasNext bool, cursors []string) *model.PageInfo {
 	info := &model.PageInfo{HasNextPage: hasNext}
 	if len(cursors) > 0 {

@@ -38,5 +38,5 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
-	return srv
+	return withLoaders(g, srv)
 }

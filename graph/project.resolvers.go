@@ -22,16 +22,34 @@ func (r *projectResolver) CreatedBy(ctx context.Context, obj *relations.Project)
 
 // ViewerRole is the resolver for the viewerRole field.
 func (r *projectResolver) ViewerRole(ctx context.Context, obj *relations.Project) (*model.Role, error) {
-	u, err := viewer(ctx)
+	a, err := projectAccess(ctx, r.Graph, obj)
+	if err != nil || !a.HasRole {
+		return nil, err
+	}
+	m := roleToModel(a.Role)
+	return &m, nil
+}
+
+// ViewerPermissions is the resolver for the viewerPermissions field.
+func (r *projectResolver) ViewerPermissions(ctx context.Context, obj *relations.Project) ([]model.ProjectPermission, error) {
+	a, err := projectAccess(ctx, r.Graph, obj)
 	if err != nil {
 		return nil, err
 	}
-	role, ok, err := r.Graph.Role(ctx, u, obj.Name, consistency(ctx, nil, obj.ReadAt))
-	if err != nil || !ok {
-		return nil, err
+	out := make([]model.ProjectPermission, 0, len(a.Permissions))
+	for _, p := range a.Permissions {
+		out = append(out, permissionToModel(p))
 	}
-	m := roleToModel(role)
-	return &m, nil
+	return out, nil
+}
+
+// Can is the resolver for the can field.
+func (r *projectResolver) Can(ctx context.Context, obj *relations.Project, permission model.ProjectPermission) (bool, error) {
+	a, err := projectAccess(ctx, r.Graph, obj)
+	if err != nil {
+		return false, err
+	}
+	return a.Can(projectPermission(permission)), nil
 }
 
 // Members is the resolver for the members field.

@@ -86,13 +86,15 @@ type ComplexityRoot struct {
 	}
 
 	Project struct {
-		CreatedAt   func(childComplexity int) int
-		CreatedBy   func(childComplexity int) int
-		Description func(childComplexity int) int
-		DisplayName func(childComplexity int) int
-		Members     func(childComplexity int, first *int, after *string, role *model.Role) int
-		Name        func(childComplexity int) int
-		ViewerRole  func(childComplexity int) int
+		Can               func(childComplexity int, permission model.ProjectPermission) int
+		CreatedAt         func(childComplexity int) int
+		CreatedBy         func(childComplexity int) int
+		Description       func(childComplexity int) int
+		DisplayName       func(childComplexity int) int
+		Members           func(childComplexity int, first *int, after *string, role *model.Role) int
+		Name              func(childComplexity int) int
+		ViewerPermissions func(childComplexity int) int
+		ViewerRole        func(childComplexity int) int
 	}
 
 	ProjectConnection struct {
@@ -330,6 +332,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "Project.can":
+		if e.ComplexityRoot.Project.Can == nil {
+			break
+		}
+
+		args, err := ec.field_Project_can_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Project.Can(childComplexity, args["permission"].(model.ProjectPermission)), true
 	case "Project.createdAt":
 		if e.ComplexityRoot.Project.CreatedAt == nil {
 			break
@@ -371,6 +384,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Project.Name(childComplexity), true
+	case "Project.viewerPermissions":
+		if e.ComplexityRoot.Project.ViewerPermissions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.ViewerPermissions(childComplexity), true
 	case "Project.viewerRole":
 		if e.ComplexityRoot.Project.ViewerRole == nil {
 			break
@@ -709,6 +728,10 @@ func (ec *executionContext) childFields_Project(ctx context.Context, field graph
 		return ec.fieldContext_Project_createdBy(ctx, field)
 	case "viewerRole":
 		return ec.fieldContext_Project_viewerRole(ctx, field)
+	case "viewerPermissions":
+		return ec.fieldContext_Project_viewerPermissions(ctx, field)
+	case "can":
+		return ec.fieldContext_Project_can(ctx, field)
 	case "members":
 		return ec.fieldContext_Project_members(ctx, field)
 	}

@@ -143,6 +143,7 @@ func (r *queryResolver) Projects(ctx context.Context, first *int, after *string,
 	if err != nil {
 		return nil, err
 	}
+	primeAccess(ctx, page.Items)
 	conn := &model.ProjectConnection{PageInfo: pageInfo(page.HasNext, page.Cursors)}
 	for i := range page.Items {
 		conn.Edges = append(conn.Edges, &model.ProjectEdge{Cursor: page.Cursors[i], Node: &page.Items[i]})

@@ -83,11 +83,11 @@ func (g *Graph) check(ctx context.Context, subject User, object Object, permissi
 	return resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION, nil
 }
 
-// maxBulkItems keeps one CheckBulkPermissions call under SpiceDB's limit.
-const maxBulkItems = 1000
+// maxBulkItems is SpiceDB's limit on the items of one CheckBulkPermissions.
+const maxBulkItems = 10000
 
-// CheckBulk answers many checks in one round trip per thousand items; the
-// answers are in the order of items.
+// CheckBulk answers many checks in one round trip per ten thousand items;
+// the answers are in the order of items.
 func (g *Graph) CheckBulk(ctx context.Context, items []CheckItem, t Token) ([]bool, error) {
 	return g.checkBulk(ctx, items, readConsistency(t))
 }

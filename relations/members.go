@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
@@ -125,38 +126,64 @@ func (g *Graph) roleOf(ctx context.Context, project string, user User) (Role, bo
 	}
 }
 
+// Access is what the viewer may do in a project: their role, if any, and
+// every project permission they hold.
+type Access struct {
+	Role        Role
+	HasRole     bool
+	Permissions []schema.Permission
+}
+
+// Can reports whether the access includes permission p.
+func (a Access) Can(p schema.Permission) bool { return slices.Contains(a.Permissions, p) }
+
 // Role returns the viewer's own role in a project they may read.
 func (g *Graph) Role(ctx context.Context, viewer User, project string, t Token) (Role, bool, error) {
-	roles, err := g.RolesIn(ctx, viewer, []string{project}, t)
+	access, err := g.AccessTo(ctx, viewer, []string{project}, t)
 	if err != nil {
 		return "", false, err
 	}
-	r, ok := roles[project]
-	return r, ok, nil
+	a := access[project]
+	return a.Role, a.HasRole, nil
 }
 
-// RolesIn returns the viewer's role in each of the named projects with one
-// bulk check, whatever the number of projects; projects where the viewer has
-// no role are absent.
-func (g *Graph) RolesIn(ctx context.Context, viewer User, projects []string, t Token) (map[string]Role, error) {
+// AccessTo returns the viewer's role and permissions in each of the named
+// projects with one bulk check, whatever the number of projects (up to
+// SpiceDB's bulk limit). Every project is in the map; one the viewer cannot
+// see has no role and no permissions.
+func (g *Graph) AccessTo(ctx context.Context, viewer User, projects []string, t Token) (map[string]Access, error) {
 	roles := Roles()
-	items := make([]CheckItem, 0, len(projects)*len(roles))
+	perms := schema.Permissions[schema.TypeProject]
+	per := len(roles) + len(perms)
+	items := make([]CheckItem, 0, len(projects)*per)
 	for _, p := range projects {
+		obj := Object{schema.TypeProject, p}
 		for _, r := range roles {
-			items = append(items, CheckItem{Subject: viewer, Object: Object{schema.TypeProject, p}, Permission: schema.Permission(r)})
+			items = append(items, CheckItem{Subject: viewer, Object: obj, Permission: schema.Permission(r)})
+		}
+		for _, perm := range perms {
+			items = append(items, CheckItem{Subject: viewer, Object: obj, Permission: perm})
 		}
 	}
 	answers, err := g.CheckBulk(ctx, items, t)
 	if err != nil {
 		return nil, err
 	}
-	out := make(map[string]Role, len(projects))
+	out := make(map[string]Access, len(projects))
 	for i, p := range projects {
+		a := Access{}
+		row := answers[i*per : (i+1)*per]
 		for j, r := range roles {
-			if answers[i*len(roles)+j] {
-				out[p] = r // roles run lowest first, so the highest wins
+			if row[j] {
+				a.Role, a.HasRole = r, true // roles run lowest first, so the highest wins
 			}
 		}
+		for j, perm := range perms {
+			if row[len(roles)+j] {
+				a.Permissions = append(a.Permissions, perm)
+			}
+		}
+		out[p] = a
 	}
 	return out, nil
 }

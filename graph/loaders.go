@@ -1,0 +1,102 @@
+package graph
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/vikstrous/dataloadgen"
+
+	"github.com/seed-6461fa00/trellis/relations"
+)
+
+// Per-request loaders batch what the fields of a list ask for, so a page of
+// projects costs one bulk check, not one per project.
+
+type loadersKey struct{}
+
+// accessKey names one project's access, read at one consistency.
+type accessKey struct {
+	project string
+	token   relations.Token
+}
+
+type loaders struct {
+	access *dataloadgen.Loader[accessKey, relations.Access]
+}
+
+// batchWait is how long a loader collects keys before it fetches: long
+// enough for every item of a page to ask, short next to a round trip.
+const batchWait = 2 * time.Millisecond
+
+func newLoaders(g *relations.Graph) *loaders {
+	return &loaders{
+		access: dataloadgen.NewLoader(func(ctx context.Context, keys []accessKey) ([]relations.Access, []error) {
+			return fetchAccess(ctx, g, keys)
+		}, dataloadgen.WithWait(batchWait), dataloadgen.WithBatchCapacity(relations.MaxPageSize*2)),
+	}
+}
+
+// fetchAccess answers a batch with one AccessTo call per consistency
+// token (a page shares one).
+func fetchAccess(ctx context.Context, g *relations.Graph, keys []accessKey) ([]relations.Access, []error) {
+	out := make([]relations.Access, len(keys))
+	errs := make([]error, len(keys))
+	u, err := viewer(ctx)
+	if err != nil {
+		for i := range errs {
+			errs[i] = err
+		}
+		return out, errs
+	}
+	byToken := map[relations.Token][]int{}
+	for i, k := range keys {
+		byToken[k.token] = append(byToken[k.token], i)
+	}
+	for token, idx := range byToken {
+		names := make([]string, len(idx))
+		for j, i := range idx {
+			names[j] = keys[i].project
+		}
+		access, err := g.AccessTo(ctx, u, names, token)
+		for _, i := range idx {
+			out[i], errs[i] = access[keys[i].project], err
+		}
+	}
+	return out, errs
+}
+
+// withLoaders gives every request its own loaders: their cache must not
+// outlive the request or cross viewers.
+func withLoaders(g *relations.Graph, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loadersKey{}, newLoaders(g))))
+	})
+}
+
+// projectAccess loads the viewer's access to a project, batched with the
+// rest of the request's projects.
+func projectAccess(ctx context.Context, g *relations.Graph, p *relations.Project) (relations.Access, error) {
+	token := consistency(ctx, nil, p.ReadAt)
+	if l, ok := ctx.Value(loadersKey{}).(*loaders); ok {
+		return l.access.Load(ctx, accessKey{project: p.Name, token: token})
+	}
+	u, err := viewer(ctx)
+	if err != nil {
+		return relations.Access{}, err
+	}
+	access, err := g.AccessTo(ctx, u, []string{p.Name}, token)
+	return access[p.Name], err
+}
+
+// primeAccess queues a page's projects in one batch up front, so the page's
+// fields share one bulk check however the scheduler interleaves them.
+func primeAccess(ctx context.Context, projects []relations.Project) {
+	l, ok := ctx.Value(loadersKey{}).(*loaders)
+	if !ok {
+		return
+	}
+	for i := range projects {
+		l.access.LoadThunk(ctx, accessKey{project: projects[i].Name, token: consistency(ctx, nil, projects[i].ReadAt)})
+	}
+}

@@ -1,0 +1,113 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+
+	"github.com/seed-6461fa00/trellis/relations"
+	"github.com/seed-6461fa00/trellis/relations/relationstest"
+	"github.com/seed-6461fa00/trellis/server"
+)
+
+// countingConn counts the SpiceDB calls relations makes, by method.
+type countingConn struct {
+	grpc.ClientConnInterface
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (c *countingConn) count(method string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.calls[method[strings.LastIndex(method, "/")+1:]]++
+}
+
+func (c *countingConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	c.count(method)
+	return c.ClientConnInterface.Invoke(ctx, method, args, reply, opts...)
+}
+
+func (c *countingConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	c.count(method)
+	return c.ClientConnInterface.NewStream(ctx, desc, method, opts...)
+}
+
+func (c *countingConn) take() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := maps.Clone(c.calls)
+	c.calls = map[string]int{}
+	return out
+}
+
+// TestProjectPageCostsConstantCalls: a projects page with viewerRole,
+// viewerPermissions and can() costs the same SpiceDB calls for 5 projects
+// as for 100: one lookup and one bulk check.
+func TestProjectPageCostsConstantCalls(t *testing.T) {
+	counter := &countingConn{calls: map[string]int{}}
+	env := relationstest.Open(t, func(c grpc.ClientConnInterface) grpc.ClientConnInterface {
+		counter.ClientConnInterface = c
+		return counter
+	})
+	auth, err := server.NewAuthenticator(server.AuthConfig{Secret: []byte(strings.Repeat("s", 32))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := server.NewHandler(env.Graph, server.Options{Auth: auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := server.Listen("127.0.0.1:0", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve() }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	alice := userClient(t, "http://"+srv.Addr()+"/graphql", auth, "alice")
+	aliceUser := relationstest.MustUser(t, "alice")
+	for i := range 120 {
+		if _, _, err := env.Graph.CreateProject(t.Context(), aliceUser, relations.NewProject{Name: fmt.Sprintf("p-%03d", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	const page = `query($n: Int) { projects(first: $n) { edges { node { name viewerRole viewerPermissions can(permission: DELETE) } } } }`
+	var first map[string]int
+	for _, n := range []int{5, 50, 100} {
+		counter.take()
+		data := alice.ok(page, map[string]any{"n": n})
+		edges := data["projects"].(map[string]any)["edges"].([]any)
+		if len(edges) != n {
+			t.Fatalf("page of %d has %d projects", n, len(edges))
+		}
+		for _, e := range edges {
+			node := e.(map[string]any)["node"].(map[string]any)
+			if node["viewerRole"] != "ADMIN" || node["can"] != true || len(node["viewerPermissions"].([]any)) != 5 {
+				t.Fatalf("project as its admin sees it: %v", node)
+			}
+		}
+		calls := counter.take()
+		t.Logf("page of %d: %v", n, calls)
+		if first == nil {
+			first = calls
+			continue
+		}
+		if !maps.Equal(calls, first) {
+			t.Fatalf("page of %d made %v calls; page of 5 made %v", n, calls, first)
+		}
+	}
+	if total := first["LookupResources"] + first["CheckBulkPermissions"]; total != 2 || len(first) != 2 {
+		t.Fatalf("a page costs %v, want one LookupResources and one CheckBulkPermissions", first)
+	}
+}
