@@ -22,6 +22,14 @@ func permissionToModel(p schema.Permission) model.ProjectPermission {
 	return model.ProjectPermission(strings.ToUpper(string(p)))
 }
 
+func kindFromModel(k model.ArtifactKind) schema.ObjectType {
+	return schema.ObjectType(strings.ToLower(string(k)))
+}
+
+func kindToModel(t schema.ObjectType) model.ArtifactKind {
+	return model.ArtifactKind(strings.ToUpper(string(t)))
+}
+
 func pageInfo(hasNext bool, cursors []string) *model.PageInfo {
 	info := &model.PageInfo{HasNextPage: hasNext}
 	if len(cursors) > 0 {

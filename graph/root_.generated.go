@@ -23,10 +23,12 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Artifact() ArtifactResolver
 	Member() MemberResolver
 	Mutation() MutationResolver
 	Project() ProjectResolver
 	Query() QueryResolver
+	Share() ShareResolver
 	Viewer() ViewerResolver
 }
 
@@ -37,6 +39,33 @@ type ComplexityRoot struct {
 	AddMemberPayload struct {
 		ConsistencyToken func(childComplexity int) int
 		Member           func(childComplexity int) int
+	}
+
+	Artifact struct {
+		CreatedAt         func(childComplexity int) int
+		CreatedBy         func(childComplexity int) int
+		ID                func(childComplexity int) int
+		Kind              func(childComplexity int) int
+		Name              func(childComplexity int) int
+		Project           func(childComplexity int) int
+		SharedWith        func(childComplexity int) int
+		ViewerPermissions func(childComplexity int) int
+	}
+
+	ArtifactConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ArtifactEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	ArtifactPayload struct {
+		ConsistencyToken func(childComplexity int) int
+		ID               func(childComplexity int) int
+		Kind             func(childComplexity int) int
 	}
 
 	ChangeMemberRolePayload struct {
@@ -74,8 +103,12 @@ type ComplexityRoot struct {
 		ChangeMemberRole func(childComplexity int, input model.ChangeMemberRoleInput) int
 		CreateProject    func(childComplexity int, input model.CreateProjectInput) int
 		LeaveProject     func(childComplexity int, input model.LeaveProjectInput) int
+		RegisterArtifact func(childComplexity int, input model.RegisterArtifactInput) int
+		RemoveArtifact   func(childComplexity int, input model.ArtifactInput) int
 		RemoveMember     func(childComplexity int, input model.RemoveMemberInput) int
+		ShareArtifact    func(childComplexity int, input model.ShareArtifactInput) int
 		SwitchProject    func(childComplexity int, input model.SwitchProjectInput) int
+		UnshareArtifact  func(childComplexity int, input model.UnshareArtifactInput) int
 	}
 
 	PageInfo struct {
@@ -86,6 +119,7 @@ type ComplexityRoot struct {
 	}
 
 	Project struct {
+		Artifacts         func(childComplexity int, kind model.ArtifactKind, first *int, after *string) int
 		Can               func(childComplexity int, permission model.ProjectPermission) int
 		CreatedAt         func(childComplexity int) int
 		CreatedBy         func(childComplexity int) int
@@ -108,15 +142,26 @@ type ComplexityRoot struct {
 	}
 
 	Query struct {
+		Artifact        func(childComplexity int, kind model.ArtifactKind, id string, consistencyToken *string) int
 		CheckPermission func(childComplexity int, resource model.ResourceInput, permission string, subject *string, consistencyToken *string) int
 		Project         func(childComplexity int, name string, consistencyToken *string) int
 		Projects        func(childComplexity int, first *int, after *string, permission *model.ProjectPermission, consistencyToken *string) int
 		Viewer          func(childComplexity int) int
 	}
 
+	RegisterArtifactPayload struct {
+		Artifact         func(childComplexity int) int
+		ConsistencyToken func(childComplexity int) int
+	}
+
 	RemoveMemberPayload struct {
 		ConsistencyToken func(childComplexity int) int
 		RemovedUserID    func(childComplexity int) int
+	}
+
+	Share struct {
+		Role func(childComplexity int) int
+		User func(childComplexity int) int
 	}
 
 	SwitchProjectPayload struct {
@@ -161,6 +206,100 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.AddMemberPayload.Member(childComplexity), true
+
+	case "Artifact.createdAt":
+		if e.ComplexityRoot.Artifact.CreatedAt == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Artifact.CreatedAt(childComplexity), true
+	case "Artifact.createdBy":
+		if e.ComplexityRoot.Artifact.CreatedBy == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Artifact.CreatedBy(childComplexity), true
+	case "Artifact.id":
+		if e.ComplexityRoot.Artifact.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Artifact.ID(childComplexity), true
+	case "Artifact.kind":
+		if e.ComplexityRoot.Artifact.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Artifact.Kind(childComplexity), true
+	case "Artifact.name":
+		if e.ComplexityRoot.Artifact.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Artifact.Name(childComplexity), true
+	case "Artifact.project":
+		if e.ComplexityRoot.Artifact.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Artifact.Project(childComplexity), true
+	case "Artifact.sharedWith":
+		if e.ComplexityRoot.Artifact.SharedWith == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Artifact.SharedWith(childComplexity), true
+	case "Artifact.viewerPermissions":
+		if e.ComplexityRoot.Artifact.ViewerPermissions == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Artifact.ViewerPermissions(childComplexity), true
+
+	case "ArtifactConnection.edges":
+		if e.ComplexityRoot.ArtifactConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ArtifactConnection.Edges(childComplexity), true
+	case "ArtifactConnection.pageInfo":
+		if e.ComplexityRoot.ArtifactConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ArtifactConnection.PageInfo(childComplexity), true
+
+	case "ArtifactEdge.cursor":
+		if e.ComplexityRoot.ArtifactEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ArtifactEdge.Cursor(childComplexity), true
+	case "ArtifactEdge.node":
+		if e.ComplexityRoot.ArtifactEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ArtifactEdge.Node(childComplexity), true
+
+	case "ArtifactPayload.consistencyToken":
+		if e.ComplexityRoot.ArtifactPayload.ConsistencyToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ArtifactPayload.ConsistencyToken(childComplexity), true
+	case "ArtifactPayload.id":
+		if e.ComplexityRoot.ArtifactPayload.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ArtifactPayload.ID(childComplexity), true
+	case "ArtifactPayload.kind":
+		if e.ComplexityRoot.ArtifactPayload.Kind == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ArtifactPayload.Kind(childComplexity), true
 
 	case "ChangeMemberRolePayload.consistencyToken":
 		if e.ComplexityRoot.ChangeMemberRolePayload.ConsistencyToken == nil {
@@ -284,6 +423,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.LeaveProject(childComplexity, args["input"].(model.LeaveProjectInput)), true
+	case "Mutation.registerArtifact":
+		if e.ComplexityRoot.Mutation.RegisterArtifact == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerArtifact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterArtifact(childComplexity, args["input"].(model.RegisterArtifactInput)), true
+	case "Mutation.removeArtifact":
+		if e.ComplexityRoot.Mutation.RemoveArtifact == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_removeArtifact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RemoveArtifact(childComplexity, args["input"].(model.ArtifactInput)), true
 	case "Mutation.removeMember":
 		if e.ComplexityRoot.Mutation.RemoveMember == nil {
 			break
@@ -295,6 +456,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.RemoveMember(childComplexity, args["input"].(model.RemoveMemberInput)), true
+	case "Mutation.shareArtifact":
+		if e.ComplexityRoot.Mutation.ShareArtifact == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_shareArtifact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ShareArtifact(childComplexity, args["input"].(model.ShareArtifactInput)), true
 	case "Mutation.switchProject":
 		if e.ComplexityRoot.Mutation.SwitchProject == nil {
 			break
@@ -306,6 +478,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.SwitchProject(childComplexity, args["input"].(model.SwitchProjectInput)), true
+	case "Mutation.unshareArtifact":
+		if e.ComplexityRoot.Mutation.UnshareArtifact == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_unshareArtifact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UnshareArtifact(childComplexity, args["input"].(model.UnshareArtifactInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -332,6 +515,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
 
+	case "Project.artifacts":
+		if e.ComplexityRoot.Project.Artifacts == nil {
+			break
+		}
+
+		args, err := ec.field_Project_artifacts_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Project.Artifacts(childComplexity, args["kind"].(model.ArtifactKind), args["first"].(*int), args["after"].(*string)), true
 	case "Project.can":
 		if e.ComplexityRoot.Project.Can == nil {
 			break
@@ -423,6 +617,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.ProjectEdge.Node(childComplexity), true
 
+	case "Query.artifact":
+		if e.ComplexityRoot.Query.Artifact == nil {
+			break
+		}
+
+		args, err := ec.field_Query_artifact_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Artifact(childComplexity, args["kind"].(model.ArtifactKind), args["id"].(string), args["consistencyToken"].(*string)), true
 	case "Query.checkPermission":
 		if e.ComplexityRoot.Query.CheckPermission == nil {
 			break
@@ -464,6 +669,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.Viewer(childComplexity), true
 
+	case "RegisterArtifactPayload.artifact":
+		if e.ComplexityRoot.RegisterArtifactPayload.Artifact == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterArtifactPayload.Artifact(childComplexity), true
+	case "RegisterArtifactPayload.consistencyToken":
+		if e.ComplexityRoot.RegisterArtifactPayload.ConsistencyToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.RegisterArtifactPayload.ConsistencyToken(childComplexity), true
+
 	case "RemoveMemberPayload.consistencyToken":
 		if e.ComplexityRoot.RemoveMemberPayload.ConsistencyToken == nil {
 			break
@@ -476,6 +694,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.RemoveMemberPayload.RemovedUserID(childComplexity), true
+
+	case "Share.role":
+		if e.ComplexityRoot.Share.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Share.Role(childComplexity), true
+	case "Share.user":
+		if e.ComplexityRoot.Share.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Share.User(childComplexity), true
 
 	case "SwitchProjectPayload.project":
 		if e.ComplexityRoot.SwitchProjectPayload.Project == nil {
@@ -526,12 +757,16 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
 		return graphql.NewInputUnmarshalerIndex(
 			graphql.NewInputUnmarshaler("AddMemberInput", ec.unmarshalInputAddMemberInput),
+			graphql.NewInputUnmarshaler("ArtifactInput", ec.unmarshalInputArtifactInput),
 			graphql.NewInputUnmarshaler("ChangeMemberRoleInput", ec.unmarshalInputChangeMemberRoleInput),
 			graphql.NewInputUnmarshaler("CreateProjectInput", ec.unmarshalInputCreateProjectInput),
 			graphql.NewInputUnmarshaler("LeaveProjectInput", ec.unmarshalInputLeaveProjectInput),
+			graphql.NewInputUnmarshaler("RegisterArtifactInput", ec.unmarshalInputRegisterArtifactInput),
 			graphql.NewInputUnmarshaler("RemoveMemberInput", ec.unmarshalInputRemoveMemberInput),
 			graphql.NewInputUnmarshaler("ResourceInput", ec.unmarshalInputResourceInput),
+			graphql.NewInputUnmarshaler("ShareArtifactInput", ec.unmarshalInputShareArtifactInput),
 			graphql.NewInputUnmarshaler("SwitchProjectInput", ec.unmarshalInputSwitchProjectInput),
+			graphql.NewInputUnmarshaler("UnshareArtifactInput", ec.unmarshalInputUnshareArtifactInput),
 		)
 	}
 	first := true
@@ -607,7 +842,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "member.graphqls" "project.graphqls" "schema.graphqls" "viewer.graphqls"
+//go:embed "artifact.graphqls" "member.graphqls" "project.graphqls" "schema.graphqls" "viewer.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -619,6 +854,7 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "artifact.graphqls", Input: sourceData("artifact.graphqls"), BuiltIn: false},
 	{Name: "member.graphqls", Input: sourceData("member.graphqls"), BuiltIn: false},
 	{Name: "project.graphqls", Input: sourceData("project.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
@@ -638,6 +874,60 @@ func (ec *executionContext) childFields_AddMemberPayload(ctx context.Context, fi
 		return ec.fieldContext_AddMemberPayload_consistencyToken(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type AddMemberPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Artifact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_Artifact_kind(ctx, field)
+	case "id":
+		return ec.fieldContext_Artifact_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Artifact_name(ctx, field)
+	case "project":
+		return ec.fieldContext_Artifact_project(ctx, field)
+	case "createdAt":
+		return ec.fieldContext_Artifact_createdAt(ctx, field)
+	case "createdBy":
+		return ec.fieldContext_Artifact_createdBy(ctx, field)
+	case "viewerPermissions":
+		return ec.fieldContext_Artifact_viewerPermissions(ctx, field)
+	case "sharedWith":
+		return ec.fieldContext_Artifact_sharedWith(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Artifact", field.Name)
+}
+
+func (ec *executionContext) childFields_ArtifactConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ArtifactConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ArtifactConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ArtifactConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ArtifactEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ArtifactEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ArtifactEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ArtifactEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_ArtifactPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "kind":
+		return ec.fieldContext_ArtifactPayload_kind(ctx, field)
+	case "id":
+		return ec.fieldContext_ArtifactPayload_id(ctx, field)
+	case "consistencyToken":
+		return ec.fieldContext_ArtifactPayload_consistencyToken(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ArtifactPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_ChangeMemberRolePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -734,6 +1024,8 @@ func (ec *executionContext) childFields_Project(ctx context.Context, field graph
 		return ec.fieldContext_Project_can(ctx, field)
 	case "members":
 		return ec.fieldContext_Project_members(ctx, field)
+	case "artifacts":
+		return ec.fieldContext_Project_artifacts(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Project", field.Name)
 }
@@ -758,6 +1050,16 @@ func (ec *executionContext) childFields_ProjectEdge(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type ProjectEdge", field.Name)
 }
 
+func (ec *executionContext) childFields_RegisterArtifactPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "artifact":
+		return ec.fieldContext_RegisterArtifactPayload_artifact(ctx, field)
+	case "consistencyToken":
+		return ec.fieldContext_RegisterArtifactPayload_consistencyToken(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type RegisterArtifactPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_RemoveMemberPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "removedUserId":
@@ -766,6 +1068,16 @@ func (ec *executionContext) childFields_RemoveMemberPayload(ctx context.Context,
 		return ec.fieldContext_RemoveMemberPayload_consistencyToken(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type RemoveMemberPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Share(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "user":
+		return ec.fieldContext_Share_user(ctx, field)
+	case "role":
+		return ec.fieldContext_Share_role(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Share", field.Name)
 }
 
 func (ec *executionContext) childFields_SwitchProjectPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

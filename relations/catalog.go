@@ -31,4 +31,10 @@ type Catalog interface {
 	CurrentProject(ctx context.Context, userID string) (string, error)
 	// SetCurrentProject records the user's current project.
 	SetCurrentProject(ctx context.Context, userID, project string) error
+	// PutArtifact stores an artifact's metadata, replacing what was there.
+	PutArtifact(ctx context.Context, info ArtifactInfo) error
+	// Artifacts returns the metadata of those artifacts that have any.
+	Artifacts(ctx context.Context, refs []ArtifactRef) (map[ArtifactRef]ArtifactInfo, error)
+	// DeleteArtifact removes an artifact's metadata; a missing one is no error.
+	DeleteArtifact(ctx context.Context, ref ArtifactRef) error
 }

@@ -23,6 +23,27 @@ type AddMemberPayload struct {
 	ConsistencyToken string            `json:"consistencyToken"`
 }
 
+type ArtifactConnection struct {
+	Edges    []*ArtifactEdge `json:"edges"`
+	PageInfo *PageInfo       `json:"pageInfo"`
+}
+
+type ArtifactEdge struct {
+	Cursor string              `json:"cursor"`
+	Node   *relations.Artifact `json:"node"`
+}
+
+type ArtifactInput struct {
+	Kind ArtifactKind `json:"kind"`
+	ID   string       `json:"id"`
+}
+
+type ArtifactPayload struct {
+	Kind             ArtifactKind `json:"kind"`
+	ID               string       `json:"id"`
+	ConsistencyToken string       `json:"consistencyToken"`
+}
+
 type ChangeMemberRoleInput struct {
 	Project string `json:"project"`
 	User    string `json:"user"`
@@ -89,6 +110,18 @@ type ProjectEdge struct {
 type Query struct {
 }
 
+type RegisterArtifactInput struct {
+	Project string       `json:"project"`
+	Kind    ArtifactKind `json:"kind"`
+	ID      string       `json:"id"`
+	Name    *string      `json:"name,omitempty"`
+}
+
+type RegisterArtifactPayload struct {
+	Artifact         *relations.Artifact `json:"artifact"`
+	ConsistencyToken string              `json:"consistencyToken"`
+}
+
 type RemoveMemberInput struct {
 	Project string `json:"project"`
 	User    string `json:"user"`
@@ -107,6 +140,13 @@ type ResourceInput struct {
 	ID   string `json:"id"`
 }
 
+type ShareArtifactInput struct {
+	Kind ArtifactKind `json:"kind"`
+	ID   string       `json:"id"`
+	User string       `json:"user"`
+	Role Role         `json:"role"`
+}
+
 type SwitchProjectInput struct {
 	Project string `json:"project"`
 }
@@ -116,12 +156,86 @@ type SwitchProjectPayload struct {
 	Project *relations.Project `json:"project"`
 }
 
+type UnshareArtifactInput struct {
+	Kind ArtifactKind `json:"kind"`
+	ID   string       `json:"id"`
+	User string       `json:"user"`
+}
+
 // The authenticated user, and what they can reach.
 type Viewer struct {
 	ID   string          `json:"id"`
 	User *relations.User `json:"user"`
 	// The project the viewer last switched to, if they can still read it.
 	CurrentProject *relations.Project `json:"currentProject,omitempty"`
+}
+
+// The kinds of artifact a project holds.
+type ArtifactKind string
+
+const (
+	ArtifactKindJob     ArtifactKind = "JOB"
+	ArtifactKindStorage ArtifactKind = "STORAGE"
+	ArtifactKindBucket  ArtifactKind = "BUCKET"
+	ArtifactKindDisk    ArtifactKind = "DISK"
+	ArtifactKindImage   ArtifactKind = "IMAGE"
+	ArtifactKindSecret  ArtifactKind = "SECRET"
+	ArtifactKindApp     ArtifactKind = "APP"
+	ArtifactKindFlow    ArtifactKind = "FLOW"
+)
+
+var AllArtifactKind = []ArtifactKind{
+	ArtifactKindJob,
+	ArtifactKindStorage,
+	ArtifactKindBucket,
+	ArtifactKindDisk,
+	ArtifactKindImage,
+	ArtifactKindSecret,
+	ArtifactKindApp,
+	ArtifactKindFlow,
+}
+
+func (e ArtifactKind) IsValid() bool {
+	switch e {
+	case ArtifactKindJob, ArtifactKindStorage, ArtifactKindBucket, ArtifactKindDisk, ArtifactKindImage, ArtifactKindSecret, ArtifactKindApp, ArtifactKindFlow:
+		return true
+	}
+	return false
+}
+
+func (e ArtifactKind) String() string {
+	return string(e)
+}
+
+func (e *ArtifactKind) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ArtifactKind(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ArtifactKind", str)
+	}
+	return nil
+}
+
+func (e ArtifactKind) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ArtifactKind) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ArtifactKind) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }
 
 // Permissions a user can have on a project.

@@ -19,9 +19,14 @@ type Catalog struct {
 var _ relations.Catalog = (*Catalog)(nil)
 
 const (
-	projectPrefix = "project/"
-	currentPrefix = "current/"
+	projectPrefix  = "project/"
+	currentPrefix  = "current/"
+	artifactPrefix = "artifact/"
 )
+
+func artifactKey(r relations.ArtifactRef) []byte {
+	return []byte(artifactPrefix + string(r.Kind) + "/" + r.ID)
+}
 
 // Open opens (creating if needed) the catalog in dir; an empty dir keeps it
 // in memory, for tests. Writes are synced to disk before they return.
@@ -106,5 +111,49 @@ func (c *Catalog) CurrentProject(_ context.Context, userID string) (string, erro
 func (c *Catalog) SetCurrentProject(_ context.Context, userID, project string) error {
 	return c.db.Update(func(txn *badger.Txn) error {
 		return txn.Set([]byte(currentPrefix+userID), []byte(project))
+	})
+}
+
+// PutArtifact implements relations.Catalog.
+func (c *Catalog) PutArtifact(_ context.Context, info relations.ArtifactInfo) error {
+	raw, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	return c.db.Update(func(txn *badger.Txn) error {
+		return txn.Set(artifactKey(relations.ArtifactRef{Kind: info.Kind, ID: info.ID}), raw)
+	})
+}
+
+// Artifacts implements relations.Catalog.
+func (c *Catalog) Artifacts(ctx context.Context, refs []relations.ArtifactRef) (map[relations.ArtifactRef]relations.ArtifactInfo, error) {
+	out := make(map[relations.ArtifactRef]relations.ArtifactInfo, len(refs))
+	err := c.db.View(func(txn *badger.Txn) error {
+		for _, ref := range refs {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			item, err := txn.Get(artifactKey(ref))
+			if errors.Is(err, badger.ErrKeyNotFound) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			var info relations.ArtifactInfo
+			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &info) }); err != nil {
+				return fmt.Errorf("artifact %s %s: %w", ref.Kind, ref.ID, err)
+			}
+			out[ref] = info
+		}
+		return nil
+	})
+	return out, err
+}
+
+// DeleteArtifact implements relations.Catalog.
+func (c *Catalog) DeleteArtifact(_ context.Context, ref relations.ArtifactRef) error {
+	return c.db.Update(func(txn *badger.Txn) error {
+		return txn.Delete(artifactKey(ref))
 	})
 }

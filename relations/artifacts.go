@@ -1,0 +1,344 @@
+package relations
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/seed-6461fa00/trellis/schema"
+)
+
+// Artifact is a thing of the platform (job, storage path, bucket, disk,
+// image, secret, app, flow) that belongs to exactly one project.
+type Artifact struct {
+	ArtifactInfo
+	// ReadAt is the consistency the artifact was read with.
+	ReadAt Token
+}
+
+// ArtifactInfo is an artifact's metadata.
+type ArtifactInfo struct {
+	Kind      schema.ObjectType
+	ID        string
+	Project   string
+	Name      string
+	CreatedAt time.Time
+	CreatedBy string
+}
+
+// ArtifactRef names an artifact.
+type ArtifactRef struct {
+	Kind schema.ObjectType
+	ID   string
+}
+
+func (r ArtifactRef) validate() error {
+	if !schema.IsArtifactType(r.Kind) {
+		return invalid("kind", "%q is not an artifact kind", r.Kind)
+	}
+	if !isObjectID(r.ID) {
+		return invalid("id", "%q is not a valid artifact ID: use letters, digits and / _ | - = +", r.ID)
+	}
+	return nil
+}
+
+func (r ArtifactRef) object() Object { return Object{r.Kind, r.ID} }
+
+// Share is a user's direct grant on one artifact.
+type Share struct {
+	User User
+	Role Role // RoleReader or RoleWriter
+}
+
+func notFoundArtifact(r ArtifactRef) error {
+	return errorf(CodeNotFound, "%s %q not found", r.Kind, r.ID)
+}
+
+// RegisterArtifact records a new artifact in project; the actor needs write
+// on the project. An ID already registered (in any project) is CodeConflict.
+func (g *Graph) RegisterArtifact(ctx context.Context, actor User, project string, ref ArtifactRef, name string) (Artifact, Token, error) {
+	if err := ref.validate(); err != nil {
+		return Artifact{}, "", err
+	}
+	if err := validateText("name", name, maxDisplayName); err != nil {
+		return Artifact{}, "", err
+	}
+	pre, err := g.authorize(ctx, actor, project, schema.ProjectWrite)
+	if err != nil {
+		return Artifact{}, "", err
+	}
+	link := artifactLink(ref, project)
+	token, err := g.write(ctx,
+		[]*v1.RelationshipUpdate{update(v1.RelationshipUpdate_OPERATION_CREATE, link)},
+		append(pre, mustNotMatch(&v1.RelationshipFilter{ResourceType: string(ref.Kind), OptionalResourceId: ref.ID})),
+		string(ref.Kind)+" "+ref.ID+" is already registered")
+	if err != nil {
+		return Artifact{}, "", err
+	}
+	if name == "" {
+		name = ref.ID
+	}
+	info := ArtifactInfo{Kind: ref.Kind, ID: ref.ID, Project: project, Name: name, CreatedAt: g.now().UTC(), CreatedBy: actor.ID}
+	if err := g.catalog.PutArtifact(ctx, info); err != nil {
+		_, undoErr := g.perms.WriteRelationships(context.WithoutCancel(ctx), &v1.WriteRelationshipsRequest{
+			Updates: []*v1.RelationshipUpdate{update(v1.RelationshipUpdate_OPERATION_DELETE, link)},
+		})
+		return Artifact{}, "", &Error{Code: CodeUnavailable, Message: "could not store artifact metadata", Err: errors.Join(err, undoErr)}
+	}
+	return Artifact{ArtifactInfo: info, ReadAt: token}, token, nil
+}
+
+func artifactLink(ref ArtifactRef, project string) *v1.Relationship {
+	return &v1.Relationship{
+		Resource: objectRef(ref.Kind, ref.ID), Relation: string(schema.ArtifactProject),
+		Subject: &v1.SubjectReference{Object: projectRef(project)},
+	}
+}
+
+// Artifact returns an artifact the viewer may read (through its project or
+// a share); CodeNotFound otherwise.
+func (g *Graph) Artifact(ctx context.Context, viewer User, ref ArtifactRef, t Token) (Artifact, error) {
+	if err := ref.validate(); err != nil {
+		return Artifact{}, err
+	}
+	ok, err := g.Check(ctx, viewer, ref.object(), schema.ArtifactRead, t)
+	if err != nil {
+		return Artifact{}, err
+	}
+	if !ok {
+		return Artifact{}, notFoundArtifact(ref)
+	}
+	project, err := g.projectOf(ctx, ref.object(), t)
+	if err != nil {
+		return Artifact{}, notFoundArtifact(ref)
+	}
+	infos, err := g.catalog.Artifacts(ctx, []ArtifactRef{ref})
+	if err != nil {
+		return Artifact{}, &Error{Code: CodeUnavailable, Message: "could not read artifact metadata", Err: err}
+	}
+	info, ok := infos[ref]
+	if !ok {
+		info = ArtifactInfo{Kind: ref.Kind, ID: ref.ID, Name: ref.ID}
+	}
+	info.Project = project
+	return Artifact{ArtifactInfo: info, ReadAt: t}, nil
+}
+
+// Artifacts lists the artifacts of one kind in a project the viewer may
+// read, one page at a time.
+func (g *Graph) Artifacts(ctx context.Context, viewer User, project string, kind schema.ObjectType, req PageRequest) (Page[Artifact], error) {
+	if !schema.IsArtifactType(kind) {
+		return Page[Artifact]{}, invalid("kind", "%q is not an artifact kind", kind)
+	}
+	size, err := req.pageSize()
+	if err != nil {
+		return Page[Artifact]{}, err
+	}
+	after, token, err := req.start()
+	if err != nil {
+		return Page[Artifact]{}, err
+	}
+	if err := ValidateProjectName(project); err != nil {
+		return Page[Artifact]{}, err
+	}
+	ok, err := g.Check(ctx, viewer, Object{schema.TypeProject, project}, schema.ProjectRead, token)
+	if err != nil {
+		return Page[Artifact]{}, err
+	}
+	if !ok {
+		return Page[Artifact]{}, notFoundProject(project)
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+		Consistency: readConsistency(token),
+		RelationshipFilter: &v1.RelationshipFilter{
+			ResourceType: string(kind), OptionalRelation: string(schema.ArtifactProject),
+			OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: string(schema.TypeProject), OptionalSubjectId: project},
+		},
+		OptionalLimit:  uint32(size + 1),
+		OptionalCursor: after,
+	})
+	if err != nil {
+		return Page[Artifact]{}, fromSpiceDB(ctx, err, "")
+	}
+	var page Page[Artifact]
+	var refs []ArtifactRef
+	for {
+		r, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return Page[Artifact]{}, fromSpiceDB(ctx, err, "")
+		}
+		if len(refs) == size {
+			page.HasNext = true
+			break
+		}
+		refs = append(refs, ArtifactRef{kind, r.GetRelationship().GetResource().GetObjectId()})
+		page.Cursors = append(page.Cursors, cursor{SpiceDB: r.GetAfterResultCursor().GetToken(), Token: token}.encode())
+	}
+	infos, err := g.catalog.Artifacts(ctx, refs)
+	if err != nil {
+		return Page[Artifact]{}, &Error{Code: CodeUnavailable, Message: "could not read artifact metadata", Err: err}
+	}
+	for _, ref := range refs {
+		info, ok := infos[ref]
+		if !ok {
+			info = ArtifactInfo{Kind: ref.Kind, ID: ref.ID, Name: ref.ID}
+		}
+		info.Project = project
+		page.Items = append(page.Items, Artifact{ArtifactInfo: info, ReadAt: token})
+	}
+	return page, nil
+}
+
+// authorizeArtifact checks that actor may share (and so manage) the
+// artifact: CodeNotFound if they cannot read it, CodeForbidden if they can
+// but may not change it. It returns the artifact's project.
+func (g *Graph) authorizeArtifact(ctx context.Context, actor User, ref ArtifactRef) (string, error) {
+	if err := ref.validate(); err != nil {
+		return "", err
+	}
+	answers, err := g.checkBulk(ctx, []CheckItem{
+		{Subject: actor, Object: ref.object(), Permission: schema.ArtifactRead},
+		{Subject: actor, Object: ref.object(), Permission: schema.ArtifactShare},
+	}, fullyConsistent())
+	if err != nil {
+		return "", err
+	}
+	if !answers[0] {
+		return "", notFoundArtifact(ref)
+	}
+	if !answers[1] {
+		return "", errorf(CodeForbidden, "you need write access to the project of %s %q", ref.Kind, ref.ID)
+	}
+	project, err := g.projectOf(ctx, ref.object(), "")
+	if err != nil {
+		return "", notFoundArtifact(ref)
+	}
+	return project, nil
+}
+
+// RemoveArtifact deletes an artifact and every grant on it; the actor needs
+// write on its project.
+func (g *Graph) RemoveArtifact(ctx context.Context, actor User, ref ArtifactRef) (Token, error) {
+	project, err := g.authorizeArtifact(ctx, actor, ref)
+	if err != nil {
+		return "", err
+	}
+	resp, err := g.perms.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
+		RelationshipFilter:    &v1.RelationshipFilter{ResourceType: string(ref.Kind), OptionalResourceId: ref.ID},
+		OptionalPreconditions: []*v1.Precondition{mustMatch(exactly(artifactLink(ref, project)))},
+	})
+	if err != nil {
+		return "", fromSpiceDB(ctx, err, "the artifact changed concurrently; retry")
+	}
+	if err := g.catalog.DeleteArtifact(ctx, ref); err != nil {
+		return "", &Error{Code: CodeUnavailable, Message: "could not delete artifact metadata", Err: err}
+	}
+	return tokenOf(resp.GetDeletedAt()), nil
+}
+
+func shareRelationship(ref ArtifactRef, role Role, u User) *v1.Relationship {
+	return &v1.Relationship{Resource: objectRef(ref.Kind, ref.ID), Relation: string(role), Subject: userSubject(u)}
+}
+
+// ShareArtifact gives user direct reader or writer access to one artifact,
+// replacing any earlier share, in one atomic write.
+func (g *Graph) ShareArtifact(ctx context.Context, actor User, ref ArtifactRef, user User, role Role) (Token, error) {
+	if role != RoleReader && role != RoleWriter {
+		return "", invalid("role", "an artifact is shared as reader or writer, not %q", role)
+	}
+	if _, err := UserFromID(user.ID); err != nil {
+		return "", err
+	}
+	project, err := g.authorizeArtifact(ctx, actor, ref)
+	if err != nil {
+		return "", err
+	}
+	other := RoleReader
+	if role == RoleReader {
+		other = RoleWriter
+	}
+	return g.write(ctx, []*v1.RelationshipUpdate{
+		update(v1.RelationshipUpdate_OPERATION_TOUCH, shareRelationship(ref, role, user)),
+		update(v1.RelationshipUpdate_OPERATION_DELETE, shareRelationship(ref, other, user)),
+	}, []*v1.Precondition{mustMatch(exactly(artifactLink(ref, project)))}, "the artifact changed concurrently; retry")
+}
+
+// UnshareArtifact takes a user's direct access to an artifact away.
+func (g *Graph) UnshareArtifact(ctx context.Context, actor User, ref ArtifactRef, user User) (Token, error) {
+	if _, err := UserFromID(user.ID); err != nil {
+		return "", err
+	}
+	if _, err := g.authorizeArtifact(ctx, actor, ref); err != nil {
+		return "", err
+	}
+	return g.write(ctx, []*v1.RelationshipUpdate{
+		update(v1.RelationshipUpdate_OPERATION_DELETE, shareRelationship(ref, RoleReader, user)),
+		update(v1.RelationshipUpdate_OPERATION_DELETE, shareRelationship(ref, RoleWriter, user)),
+	}, nil, "")
+}
+
+// SharedWith lists the users an artifact is shared with directly; the
+// viewer must be able to read it.
+func (g *Graph) SharedWith(ctx context.Context, viewer User, ref ArtifactRef, t Token) ([]Share, error) {
+	if _, err := g.Artifact(ctx, viewer, ref, t); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var shares []Share
+	for _, role := range []Role{RoleReader, RoleWriter} {
+		stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+			Consistency: readConsistency(t),
+			RelationshipFilter: &v1.RelationshipFilter{
+				ResourceType: string(ref.Kind), OptionalResourceId: ref.ID, OptionalRelation: string(role),
+				OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: string(schema.TypeUser)},
+			},
+		})
+		if err != nil {
+			return nil, fromSpiceDB(ctx, err, "")
+		}
+		for {
+			r, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, fromSpiceDB(ctx, err, "")
+			}
+			shares = append(shares, Share{User: User{ID: r.GetRelationship().GetSubject().GetObject().GetObjectId()}, Role: role})
+		}
+	}
+	return shares, nil
+}
+
+// ArtifactPermissions returns the permissions of the artifact's kind the
+// viewer holds on it, with one bulk check.
+func (g *Graph) ArtifactPermissions(ctx context.Context, viewer User, ref ArtifactRef, t Token) ([]schema.Permission, error) {
+	if err := ref.validate(); err != nil {
+		return nil, err
+	}
+	perms := schema.Permissions[ref.Kind]
+	items := make([]CheckItem, len(perms))
+	for i, p := range perms {
+		items[i] = CheckItem{Subject: viewer, Object: ref.object(), Permission: p}
+	}
+	answers, err := g.CheckBulk(ctx, items, t)
+	if err != nil {
+		return nil, err
+	}
+	var out []schema.Permission
+	for i, p := range perms {
+		if answers[i] {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
