@@ -12,6 +12,34 @@ import (
 	"github.com/seed-6461fa00/trellis/relations"
 )
 
+// UpdateProject is the resolver for the updateProject field.
+func (r *mutationResolver) UpdateProject(ctx context.Context, input model.UpdateProjectInput) (*model.UpdateProjectPayload, error) {
+	actor, err := viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p, token, err := r.Graph.UpdateProject(ctx, actor, input.Project, relations.ProjectUpdate{
+		DisplayName: input.DisplayName, Description: input.Description,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &model.UpdateProjectPayload{Project: &p, ConsistencyToken: string(token)}, nil
+}
+
+// DeleteProject is the resolver for the deleteProject field.
+func (r *mutationResolver) DeleteProject(ctx context.Context, input model.DeleteProjectInput) (*model.DeleteProjectPayload, error) {
+	actor, err := viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	token, err := r.Graph.DeleteProject(ctx, actor, input.Project)
+	if err != nil {
+		return nil, err
+	}
+	return &model.DeleteProjectPayload{Project: input.Project, ConsistencyToken: string(token)}, nil
+}
+
 // CreatedBy is the resolver for the createdBy field.
 func (r *projectResolver) CreatedBy(ctx context.Context, obj *relations.Project) (*relations.User, error) {
 	if obj.CreatedBy == "" {

@@ -78,6 +78,11 @@ type ComplexityRoot struct {
 		Project          func(childComplexity int) int
 	}
 
+	DeleteProjectPayload struct {
+		ConsistencyToken func(childComplexity int) int
+		Project          func(childComplexity int) int
+	}
+
 	LeaveProjectPayload struct {
 		ConsistencyToken func(childComplexity int) int
 		Project          func(childComplexity int) int
@@ -102,6 +107,7 @@ type ComplexityRoot struct {
 		AddMember        func(childComplexity int, input model.AddMemberInput) int
 		ChangeMemberRole func(childComplexity int, input model.ChangeMemberRoleInput) int
 		CreateProject    func(childComplexity int, input model.CreateProjectInput) int
+		DeleteProject    func(childComplexity int, input model.DeleteProjectInput) int
 		LeaveProject     func(childComplexity int, input model.LeaveProjectInput) int
 		RegisterArtifact func(childComplexity int, input model.RegisterArtifactInput) int
 		RemoveArtifact   func(childComplexity int, input model.ArtifactInput) int
@@ -109,6 +115,7 @@ type ComplexityRoot struct {
 		ShareArtifact    func(childComplexity int, input model.ShareArtifactInput) int
 		SwitchProject    func(childComplexity int, input model.SwitchProjectInput) int
 		UnshareArtifact  func(childComplexity int, input model.UnshareArtifactInput) int
+		UpdateProject    func(childComplexity int, input model.UpdateProjectInput) int
 	}
 
 	PageInfo struct {
@@ -167,6 +174,11 @@ type ComplexityRoot struct {
 	SwitchProjectPayload struct {
 		Project func(childComplexity int) int
 		Viewer  func(childComplexity int) int
+	}
+
+	UpdateProjectPayload struct {
+		ConsistencyToken func(childComplexity int) int
+		Project          func(childComplexity int) int
 	}
 
 	User struct {
@@ -327,6 +339,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CreateProjectPayload.Project(childComplexity), true
 
+	case "DeleteProjectPayload.consistencyToken":
+		if e.ComplexityRoot.DeleteProjectPayload.ConsistencyToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteProjectPayload.ConsistencyToken(childComplexity), true
+	case "DeleteProjectPayload.project":
+		if e.ComplexityRoot.DeleteProjectPayload.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeleteProjectPayload.Project(childComplexity), true
+
 	case "LeaveProjectPayload.consistencyToken":
 		if e.ComplexityRoot.LeaveProjectPayload.ConsistencyToken == nil {
 			break
@@ -412,6 +437,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.CreateProject(childComplexity, args["input"].(model.CreateProjectInput)), true
+	case "Mutation.deleteProject":
+		if e.ComplexityRoot.Mutation.DeleteProject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_deleteProject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.DeleteProject(childComplexity, args["input"].(model.DeleteProjectInput)), true
 	case "Mutation.leaveProject":
 		if e.ComplexityRoot.Mutation.LeaveProject == nil {
 			break
@@ -489,6 +525,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Mutation.UnshareArtifact(childComplexity, args["input"].(model.UnshareArtifactInput)), true
+	case "Mutation.updateProject":
+		if e.ComplexityRoot.Mutation.UpdateProject == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateProject_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateProject(childComplexity, args["input"].(model.UpdateProjectInput)), true
 
 	case "PageInfo.endCursor":
 		if e.ComplexityRoot.PageInfo.EndCursor == nil {
@@ -721,6 +768,19 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.SwitchProjectPayload.Viewer(childComplexity), true
 
+	case "UpdateProjectPayload.consistencyToken":
+		if e.ComplexityRoot.UpdateProjectPayload.ConsistencyToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateProjectPayload.ConsistencyToken(childComplexity), true
+	case "UpdateProjectPayload.project":
+		if e.ComplexityRoot.UpdateProjectPayload.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UpdateProjectPayload.Project(childComplexity), true
+
 	case "User.id":
 		if e.ComplexityRoot.User.ID == nil {
 			break
@@ -760,6 +820,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ArtifactInput", ec.unmarshalInputArtifactInput),
 			graphql.NewInputUnmarshaler("ChangeMemberRoleInput", ec.unmarshalInputChangeMemberRoleInput),
 			graphql.NewInputUnmarshaler("CreateProjectInput", ec.unmarshalInputCreateProjectInput),
+			graphql.NewInputUnmarshaler("DeleteProjectInput", ec.unmarshalInputDeleteProjectInput),
 			graphql.NewInputUnmarshaler("LeaveProjectInput", ec.unmarshalInputLeaveProjectInput),
 			graphql.NewInputUnmarshaler("RegisterArtifactInput", ec.unmarshalInputRegisterArtifactInput),
 			graphql.NewInputUnmarshaler("RemoveMemberInput", ec.unmarshalInputRemoveMemberInput),
@@ -767,6 +828,7 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 			graphql.NewInputUnmarshaler("ShareArtifactInput", ec.unmarshalInputShareArtifactInput),
 			graphql.NewInputUnmarshaler("SwitchProjectInput", ec.unmarshalInputSwitchProjectInput),
 			graphql.NewInputUnmarshaler("UnshareArtifactInput", ec.unmarshalInputUnshareArtifactInput),
+			graphql.NewInputUnmarshaler("UpdateProjectInput", ec.unmarshalInputUpdateProjectInput),
 		)
 	}
 	first := true
@@ -950,6 +1012,16 @@ func (ec *executionContext) childFields_CreateProjectPayload(ctx context.Context
 	return nil, fmt.Errorf("no field named %q was found under type CreateProjectPayload", field.Name)
 }
 
+func (ec *executionContext) childFields_DeleteProjectPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "project":
+		return ec.fieldContext_DeleteProjectPayload_project(ctx, field)
+	case "consistencyToken":
+		return ec.fieldContext_DeleteProjectPayload_consistencyToken(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeleteProjectPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_LeaveProjectPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "project":
@@ -1088,6 +1160,16 @@ func (ec *executionContext) childFields_SwitchProjectPayload(ctx context.Context
 		return ec.fieldContext_SwitchProjectPayload_project(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SwitchProjectPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_UpdateProjectPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "project":
+		return ec.fieldContext_UpdateProjectPayload_project(ctx, field)
+	case "consistencyToken":
+		return ec.fieldContext_UpdateProjectPayload_consistencyToken(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UpdateProjectPayload", field.Name)
 }
 
 func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

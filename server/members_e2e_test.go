@@ -100,3 +100,36 @@ func TestMembershipMutationsEndToEnd(t *testing.T) {
 		t.Fatalf("after leaving, the project is %q, want NOT_FOUND", code)
 	}
 }
+
+// TestProjectLifecycleEndToEnd updates and deletes a project over HTTP.
+func TestProjectLifecycleEndToEnd(t *testing.T) {
+	url, auth := startServer(t)
+	alice := userClient(t, url, auth, "alice")
+	bob := userClient(t, url, auth, "bob")
+	alice.ok(`mutation { createProject(input: {name: "lyra"}) { consistencyToken } }`, nil)
+	alice.ok(`mutation { addMember(input: {project: "lyra", user: "bob", role: WRITER}) { consistencyToken } }`, nil)
+	alice.ok(`mutation { registerArtifact(input: {project: "lyra", kind: BUCKET, id: "lyra-data"}) { consistencyToken } }`, nil)
+
+	const update = `mutation { updateProject(input: {project: "lyra", displayName: "Lyra", description: "harp"}) { project { displayName description } consistencyToken } }`
+	if code := bob.code(update, nil); code != "FORBIDDEN" {
+		t.Fatalf("writer updating: %q", code)
+	}
+	p := alice.ok(update, nil)["updateProject"].(map[string]any)["project"].(map[string]any)
+	if p["displayName"] != "Lyra" || p["description"] != "harp" {
+		t.Fatalf("updated project = %v", p)
+	}
+
+	const del = `mutation { deleteProject(input: {project: "lyra"}) { project consistencyToken } }`
+	if code := bob.code(del, nil); code != "FORBIDDEN" {
+		t.Fatalf("writer deleting: %q", code)
+	}
+	tok := token(alice.ok(del, nil), "deleteProject")
+	for name, c := range map[string]client{"alice": alice, "bob": bob} {
+		if code := c.code(`query($t: String) { project(name: "lyra", consistencyToken: $t) { name } }`, map[string]any{"t": tok}); code != "NOT_FOUND" {
+			t.Fatalf("%s reading a deleted project: %q", name, code)
+		}
+		if code := c.code(`query($t: String) { artifact(kind: BUCKET, id: "lyra-data", consistencyToken: $t) { id } }`, map[string]any{"t": tok}); code != "NOT_FOUND" {
+			t.Fatalf("%s reading a deleted project's bucket: %q", name, code)
+		}
+	}
+}

@@ -67,6 +67,16 @@ type CreateProjectPayload struct {
 	ConsistencyToken string             `json:"consistencyToken"`
 }
 
+type DeleteProjectInput struct {
+	Project string `json:"project"`
+}
+
+type DeleteProjectPayload struct {
+	// The name of the deleted project, now free.
+	Project          string `json:"project"`
+	ConsistencyToken string `json:"consistencyToken"`
+}
+
 type LeaveProjectInput struct {
 	Project string `json:"project"`
 }
@@ -160,6 +170,17 @@ type UnshareArtifactInput struct {
 	Kind ArtifactKind `json:"kind"`
 	ID   string       `json:"id"`
 	User string       `json:"user"`
+}
+
+type UpdateProjectInput struct {
+	Project     string  `json:"project"`
+	DisplayName *string `json:"displayName,omitempty"`
+	Description *string `json:"description,omitempty"`
+}
+
+type UpdateProjectPayload struct {
+	Project          *relations.Project `json:"project"`
+	ConsistencyToken string             `json:"consistencyToken"`
 }
 
 // The authenticated user, and what they can reach.

@@ -1,0 +1,146 @@
+package relations
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/seed-6461fa00/trellis/schema"
+)
+
+// deleteBatch is how many artifacts DeleteProject reads at a time.
+const deleteBatch = 500
+
+// DeleteProject removes a project completely: every artifact of it with
+// every share, then its members, then its metadata. Only admins may. The
+// project's own relationships go last, so an interrupted deletion leaves a
+// project its admin can delete again, and the retry resumes where the
+// first stopped. An artifact registered while the deletion runs makes the
+// last step fail with CodeConflict rather than leave it orphaned.
+func (g *Graph) DeleteProject(ctx context.Context, actor User, project string) (Token, error) {
+	if _, err := g.authorize(ctx, actor, project, schema.ProjectDelete); err != nil {
+		return "", err
+	}
+	var pre []*v1.Precondition
+	for _, kind := range schema.ArtifactTypes {
+		if err := g.deleteArtifactsOf(ctx, project, kind); err != nil {
+			return "", err
+		}
+		pre = append(pre, mustNotMatch(artifactsOf(project, kind)))
+	}
+	resp, err := g.perms.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
+		RelationshipFilter:    &v1.RelationshipFilter{ResourceType: string(schema.TypeProject), OptionalResourceId: project},
+		OptionalPreconditions: pre,
+	})
+	if err != nil {
+		return "", fromSpiceDB(ctx, err, "an artifact was added to the project while it was being deleted; delete it again")
+	}
+	if err := g.catalog.DeleteProject(ctx, project); err != nil {
+		return "", &Error{Code: CodeUnavailable, Message: "the project is gone but its metadata could not be deleted", Err: err}
+	}
+	return tokenOf(resp.GetDeletedAt()), nil
+}
+
+func artifactsOf(project string, kind schema.ObjectType) *v1.RelationshipFilter {
+	return &v1.RelationshipFilter{
+		ResourceType: string(kind), OptionalRelation: string(schema.ArtifactProject),
+		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: string(schema.TypeProject), OptionalSubjectId: project},
+	}
+}
+
+// deleteArtifactsOf deletes every artifact of one kind in project, a batch
+// at a time, until none is left.
+func (g *Graph) deleteArtifactsOf(ctx context.Context, project string, kind schema.ObjectType) error {
+	for {
+		ids, err := g.readArtifactIDs(ctx, project, kind)
+		if err != nil || len(ids) == 0 {
+			return err
+		}
+		for _, id := range ids {
+			ref := ArtifactRef{Kind: kind, ID: id}
+			if _, err := g.perms.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
+				RelationshipFilter: &v1.RelationshipFilter{ResourceType: string(kind), OptionalResourceId: id},
+			}); err != nil {
+				return fromSpiceDB(ctx, err, "")
+			}
+			if err := g.catalog.DeleteArtifact(ctx, ref); err != nil {
+				return &Error{Code: CodeUnavailable, Message: "could not delete artifact metadata", Err: err}
+			}
+		}
+	}
+}
+
+func (g *Graph) readArtifactIDs(ctx context.Context, project string, kind schema.ObjectType) ([]string, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+		Consistency:        fullyConsistent(),
+		RelationshipFilter: artifactsOf(project, kind),
+		OptionalLimit:      deleteBatch,
+	})
+	if err != nil {
+		return nil, fromSpiceDB(ctx, err, "")
+	}
+	var ids []string
+	for {
+		r, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			return ids, nil
+		}
+		if err != nil {
+			return nil, fromSpiceDB(ctx, err, "")
+		}
+		ids = append(ids, r.GetRelationship().GetResource().GetObjectId())
+	}
+}
+
+// ProjectUpdate changes a project's metadata; nil fields stay as they are.
+type ProjectUpdate struct {
+	DisplayName *string
+	Description *string
+}
+
+// UpdateProject changes a project's display name or description; the
+// actor needs manage_members (managers and admins).
+func (g *Graph) UpdateProject(ctx context.Context, actor User, project string, u ProjectUpdate) (Project, Token, error) {
+	if u.DisplayName != nil {
+		if err := validateText("displayName", *u.DisplayName, maxDisplayName); err != nil {
+			return Project{}, "", err
+		}
+	}
+	if u.Description != nil {
+		if err := validateText("description", *u.Description, maxDescription); err != nil {
+			return Project{}, "", err
+		}
+	}
+	pre, err := g.authorize(ctx, actor, project, schema.ProjectManageMembers)
+	if err != nil {
+		return Project{}, "", err
+	}
+	p, err := g.projectInfo(ctx, project)
+	if err != nil {
+		return Project{}, "", err
+	}
+	if u.DisplayName != nil {
+		p.DisplayName = *u.DisplayName
+		if p.DisplayName == "" {
+			p.DisplayName = project
+		}
+	}
+	if u.Description != nil {
+		p.Description = *u.Description
+	}
+	// A precondition-only write fails if the actor lost their role
+	// meanwhile, and stamps the change with a token.
+	token, err := g.write(ctx, nil, pre, concurrentChange)
+	if err != nil {
+		return Project{}, "", err
+	}
+	if err := g.catalog.PutProject(ctx, p.ProjectInfo); err != nil {
+		return Project{}, "", &Error{Code: CodeUnavailable, Message: "could not store project metadata", Err: err}
+	}
+	p.ReadAt = token
+	return p, token, nil
+}
