@@ -26,6 +26,8 @@ func newApp() *cli.Command {
 		Usage: "an embeddable authorization graph for multi-project platforms",
 		Commands: []*cli.Command{
 			serveCommand(),
+			schemaCommand(),
+			versionCommand(),
 		},
 	}
 }

@@ -1,0 +1,70 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func run(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	app := newApp()
+	var out bytes.Buffer
+	app.Writer = &out
+	app.ErrWriter = &out
+	err := app.Run(t.Context(), append([]string{"trellis"}, args...))
+	return out.String(), err
+}
+
+func TestSchemaCommands(t *testing.T) {
+	out, err := run(t, "schema", "print")
+	if err != nil || !strings.Contains(out, "definition project") {
+		t.Fatalf("schema print: %v\n%s", err, out)
+	}
+	out, err = run(t, "schema", "validate", "../../schema/trellis.validation.yaml")
+	if err != nil || !strings.Contains(out, "assertions hold") {
+		t.Fatalf("validating the shipped validation file: %v\n%s", err, out)
+	}
+	out, err = run(t, "schema", "validate", "../../schema/schema.zed")
+	if err != nil || !strings.Contains(out, "valid") {
+		t.Fatalf("validating the shipped schema: %v\n%s", err, out)
+	}
+
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken.zed")
+	if err := os.WriteFile(broken, []byte("definition user {}\ndefinition doc { relation owner: usr }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "schema", "validate", broken); err == nil {
+		t.Fatal("a schema naming an undefined type validated")
+	}
+	wrong := filepath.Join(dir, "wrong.yaml")
+	if err := os.WriteFile(wrong, []byte("schemaFile: schema.zed\nrelationships: |-\n  project:p#reader@user:rita\nassertions:\n  assertTrue:\n    - \"project:p#write@user:rita\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "schema.zed"), []byte(mustRead(t, "../../schema/schema.zed")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run(t, "schema", "validate", wrong)
+	if err == nil || !strings.Contains(out, "line 6") {
+		t.Fatalf("a failing assertion: %v\n%s", err, out)
+	}
+}
+
+func TestVersion(t *testing.T) {
+	out, err := run(t, "version")
+	if err != nil || !strings.Contains(out, "spicedb v1.56.2") {
+		t.Fatalf("version: %v\n%s", err, out)
+	}
+}
+
+func mustRead(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
