@@ -16,6 +16,8 @@ import (
 type Options struct {
 	// ComplexityLimit caps a query's computed complexity (default 2000).
 	ComplexityLimit int
+	// DepthLimit caps how deeply fields nest (default 12).
+	DepthLimit int
 	// DisableIntrospection turns off schema introspection.
 	DisableIntrospection bool
 }
@@ -26,7 +28,10 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 	if opts.ComplexityLimit == 0 {
 		opts.ComplexityLimit = 2000
 	}
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Graph: g}}))
+	if opts.DepthLimit == 0 {
+		opts.DepthLimit = 12
+	}
+	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Graph: g}, Complexity: complexity()}))
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
@@ -36,6 +41,7 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
+	srv.Use(depthLimit{max: opts.DepthLimit})
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
 	return withLoaders(g, srv)

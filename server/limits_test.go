@@ -1,0 +1,74 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestRequestLimits: deep, complex, oversized and GET-mutation requests are
+// refused before they reach the graph, with the status and error shape of
+// the GraphQL over HTTP specification.
+func TestRequestLimits(t *testing.T) {
+	url, auth := startServer(t)
+	alice := userClient(t, url, auth, "alice")
+	alice.ok(`mutation { createProject(input: {name: "deep"}) { consistencyToken } }`, nil)
+
+	deep := `{ project(name: "deep") { members { edges { node { user { id } } } } } }`
+	if r := alice.do(deep, nil); len(r.Errors) > 0 {
+		t.Fatalf("a reasonable query was refused: %v", r.Errors)
+	}
+	tooDeep := "{ viewer { currentProject { artifacts(kind: JOB, first: 1) { edges { node { project { artifacts(kind: JOB, first: 1) { edges { node { project { members(first: 1) { edges { node { user { id } } } } } } } } } } } } } } }"
+	if r := alice.do(tooDeep, nil); len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, "nested") {
+		t.Fatalf("a 15-level query: %v", r.Errors)
+	}
+	wide := `{ projects(first: 100) { edges { node { members(first: 100) { edges { node { role } } } } } } }`
+	if r := alice.do(wide, nil); len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "COMPLEXITY_LIMIT_EXCEEDED" {
+		t.Fatalf("a query of complexity far above the limit: %v", r.Errors)
+	}
+
+	big := bytes.Repeat([]byte(" "), 2<<20)
+	req, _ := http.NewRequest(http.MethodPost, url, bytes.NewReader(append([]byte(`{"query":"{ viewer { id } }"`), append(big, '}')...)))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+alice.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("a 2 MiB body: status %d", resp.StatusCode)
+	}
+
+	get, _ := http.NewRequest(http.MethodGet, url+`?query=mutation{createProject(input:{name:"via-get"}){consistencyToken}}`, nil)
+	get.Header.Set("Authorization", "Bearer "+alice.token)
+	resp, err = http.DefaultClient.Do(get)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body map[string]any
+	_ = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK && body["errors"] == nil {
+		t.Fatal("a mutation over GET was executed")
+	}
+	if r := alice.do(`{ project(name: "via-get") { name } }`, nil); len(r.Errors) == 0 {
+		t.Fatal("the project created over GET exists")
+	}
+
+	// A parse error with the GraphQL response media type is a 400.
+	req, _ = http.NewRequest(http.MethodPost, url, strings.NewReader(`{"query":"{ viewer { "}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/graphql-response+json")
+	req.Header.Set("Authorization", "Bearer "+alice.token)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/graphql-response+json") {
+		t.Fatalf("parse error: status %d, content type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+}
