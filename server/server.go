@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/99designs/gqlgen/graphql/playground"
-
 	"github.com/seed-6461fa00/trellis/graph"
 	"github.com/seed-6461fa00/trellis/relations"
 )
@@ -60,12 +58,13 @@ func NewHandler(g *relations.Graph, opts Options) (http.Handler, error) {
 		_, _ = w.Write([]byte("ready\n"))
 	})
 
-	var uiOpts []playground.GraphiqlConfigOption
+	headers := map[string]string{"Authorization": "Bearer <your token>", "X-Consistency-Token": ""}
 	if opts.DevToken != "" {
-		uiOpts = append(uiOpts, playground.WithGraphiqlUiHeaders(map[string]string{"Authorization": "Bearer " + opts.DevToken}))
+		headers["Authorization"] = "Bearer " + opts.DevToken
 		mux.HandleFunc("GET /dev/token", devToken(opts.Auth))
 	}
-	mux.Handle("GET /{$}", playground.Handler("Trellis", "/graphql", uiOpts...))
+	mux.Handle("GET /{$}", graphiqlPage("/graphql", headers))
+	mux.Handle("GET "+assetPath, graphiqlFiles())
 	return mux, nil
 }
 
