@@ -2,7 +2,7 @@
 GO ?= go
 DATA ?= ./data
 
-.PHONY: run test generate check-generated bench lint
+.PHONY: run test generate check-generated bench lint graphiql browser-test
 
 ## run: serve on the embedded default store in development mode
 run:
@@ -24,6 +24,15 @@ check-generated: generate
 ## bench: datastore and engine benchmarks
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./relations/...
+
+## graphiql: rebuild the GraphiQL assets served from the binary (needs npm)
+graphiql:
+	server/graphiql/update.sh
+
+## browser-test: GraphiQL in headless Chromium (needs chromium and npm)
+browser-test:
+	cd server/testdata/browser && npm ci --no-audit --no-fund --silent
+	$(GO) test -count=1 -tags browser -run TestGraphiQLInBrowser ./server/
 
 ## lint: gofmt and go vet must be silent
 lint:
