@@ -12,6 +12,7 @@ import (
 
 	"github.com/seed-6461fa00/trellis/relations"
 	"github.com/seed-6461fa00/trellis/relations/badgercatalog"
+	"github.com/seed-6461fa00/trellis/relations/badgerds"
 	"github.com/seed-6461fa00/trellis/relations/embedded"
 )
 
@@ -28,7 +29,8 @@ type Stack struct {
 type StackConfig struct {
 	// DataDir holds the relationships and the catalog; created if missing.
 	DataDir string
-	// OpenDatastore builds SpiceDB's datastore in dir.
+	// OpenDatastore builds SpiceDB's datastore in dir; nil means Badger
+	// (badgerds) with its defaults.
 	OpenDatastore func(ctx context.Context, dir string) (datastore.Datastore, error)
 	// Engine configures SpiceDB's engine (its TCP listener, keys, TLS);
 	// its Datastore is filled in.
@@ -40,6 +42,11 @@ type StackConfig struct {
 func OpenStack(ctx context.Context, cfg StackConfig) (_ *Stack, err error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if cfg.OpenDatastore == nil {
+		cfg.OpenDatastore = func(ctx context.Context, dir string) (datastore.Datastore, error) {
+			return badgerds.New(ctx, dir)
+		}
 	}
 	s := &Stack{}
 	defer func() {
