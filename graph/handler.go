@@ -20,6 +20,8 @@ type Options struct {
 	DepthLimit int
 	// DisableIntrospection turns off schema introspection.
 	DisableIntrospection bool
+	// Metrics, if set, measures operations and errors.
+	Metrics *Metrics
 }
 
 // NewHandler returns the GraphQL endpoint over g. It expects package server
@@ -42,6 +44,9 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
 	srv.Use(depthLimit{max: opts.DepthLimit})
+	if opts.Metrics != nil {
+		srv.Use(opts.Metrics)
+	}
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
 	return withLoaders(g, srv)

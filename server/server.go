@@ -9,6 +9,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/seed-6461fa00/trellis/graph"
 	"github.com/seed-6461fa00/trellis/relations"
 )
@@ -37,7 +40,16 @@ func NewHandler(g *relations.Graph, opts Options) (http.Handler, error) {
 	if opts.MaxBodyBytes == 0 {
 		opts.MaxBodyBytes = 1 << 20
 	}
+	// Trellis's own metrics live in a registry of this handler, so several
+	// handlers can live in one process; SpiceDB's are in the default one.
+	registry := prometheus.NewRegistry()
+	metrics, err := graph.NewMetrics(registry)
+	if err != nil {
+		return nil, err
+	}
+	opts.GraphQL.Metrics = metrics
 	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{prometheus.DefaultGatherer, registry}, promhttp.HandlerOpts{}))
 	gql := graph.NewHandler(g, opts.GraphQL)
 	mux.Handle("/graphql", limitBody(opts.MaxBodyBytes, authenticate(opts.Auth, gql)))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -65,7 +77,7 @@ func NewHandler(g *relations.Graph, opts Options) (http.Handler, error) {
 	}
 	mux.Handle("GET /{$}", graphiqlPage("/graphql", headers))
 	mux.Handle("GET "+assetPath, graphiqlFiles())
-	return mux, nil
+	return logRequests(mux), nil
 }
 
 // authenticate puts the viewer and the consistency header in the context,

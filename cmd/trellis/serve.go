@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,6 +62,7 @@ type serveConfig struct {
 }
 
 func serve(ctx context.Context, cfg serveConfig) error {
+	slog.SetDefault(slog.New(server.LogHandler(slog.NewJSONHandler(os.Stderr, nil))))
 	secret, err := loadSecret(cfg)
 	if err != nil {
 		return err
