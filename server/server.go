@@ -11,6 +11,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/cors"
 
 	"github.com/seed-6461fa00/trellis/graph"
 	"github.com/seed-6461fa00/trellis/relations"
@@ -30,6 +31,9 @@ type Options struct {
 	MaxBodyBytes int64
 	// Ready, if set, backs /readyz: nil means ready.
 	Ready func(context.Context) error
+	// CORSOrigins lists the browser origins allowed to call /graphql from
+	// another site (e.g. "https://console.example.com"); none by default.
+	CORSOrigins []string
 }
 
 // NewHandler returns Trellis's HTTP API over g.
@@ -51,7 +55,7 @@ func NewHandler(g *relations.Graph, opts Options) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{prometheus.DefaultGatherer, registry}, promhttp.HandlerOpts{}))
 	gql := graph.NewHandler(g, opts.GraphQL)
-	mux.Handle("/graphql", limitBody(opts.MaxBodyBytes, authenticate(opts.Auth, gql)))
+	mux.Handle("/graphql", corsFor(opts.CORSOrigins, limitBody(opts.MaxBodyBytes, authenticate(opts.Auth, gql))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ok\n"))
@@ -102,6 +106,21 @@ func authenticate(a *Authenticator, next http.Handler) http.Handler {
 	})
 }
 
+// corsFor answers cross-origin requests only from the allowed origins;
+// preflights never reach authentication.
+func corsFor(origins []string, next http.Handler) http.Handler {
+	if len(origins) == 0 {
+		return next
+	}
+	return cors.New(cors.Options{
+		AllowedOrigins: origins,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "Accept", "X-Consistency-Token", "X-Request-Id"},
+		ExposedHeaders: []string{"X-Request-Id"},
+		MaxAge:         600,
+	}).Handler(next)
+}
+
 func limitBody(n int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > n {
@@ -136,24 +155,50 @@ func devToken(a *Authenticator) http.HandlerFunc {
 
 // HTTPServer serves a handler on a listener with timeouts on every phase.
 type HTTPServer struct {
-	srv *http.Server
-	ln  net.Listener
+	srv           *http.Server
+	ln            net.Listener
+	cert, keyFile string
+}
+
+// ListenOption configures Listen.
+type ListenOption func(*HTTPServer)
+
+// WithTLS serves HTTPS (and HTTP/2) with a certificate and key file.
+func WithTLS(certFile, keyFile string) ListenOption {
+	return func(s *HTTPServer) { s.cert, s.keyFile = certFile, keyFile }
 }
 
 // Listen binds addr ("127.0.0.1:0" picks a free port).
-func Listen(addr string, h http.Handler) (*HTTPServer, error) {
+func Listen(addr string, h http.Handler, opts ...ListenOption) (*HTTPServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s: %w", addr, err)
 	}
-	return &HTTPServer{ln: ln, srv: &http.Server{
+	s := &HTTPServer{ln: ln}
+	for _, o := range opts {
+		o(s)
+	}
+	if (s.cert == "") != (s.keyFile == "") {
+		_ = ln.Close()
+		return nil, errors.New("TLS needs both a certificate and a key file")
+	}
+	s.srv = &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
-	}}, nil
+	}
+	return s, nil
+}
+
+// Scheme is "https" with TLS, else "http".
+func (s *HTTPServer) Scheme() string {
+	if s.cert != "" {
+		return "https"
+	}
+	return "http"
 }
 
 // Addr is the address the server listens on.
@@ -161,7 +206,13 @@ func (s *HTTPServer) Addr() string { return s.ln.Addr().String() }
 
 // Serve serves until Shutdown; it then returns nil.
 func (s *HTTPServer) Serve() error {
-	if err := s.srv.Serve(s.ln); !errors.Is(err, http.ErrServerClosed) {
+	var err error
+	if s.cert != "" {
+		err = s.srv.ServeTLS(s.ln, s.cert, s.keyFile)
+	} else {
+		err = s.srv.Serve(s.ln)
+	}
+	if !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
 	return nil

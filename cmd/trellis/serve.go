@@ -36,6 +36,9 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "jwt-issuer", Usage: "required iss claim of user tokens", Sources: cli.EnvVars("TRELLIS_JWT_ISSUER")},
 			&cli.StringFlag{Name: "jwt-audience", Usage: "required aud claim of user tokens", Sources: cli.EnvVars("TRELLIS_JWT_AUDIENCE")},
 			&cli.StringFlag{Name: "jwt-user-claim", Value: "sub", Usage: "claim that names the user", Sources: cli.EnvVars("TRELLIS_JWT_USER_CLAIM")},
+			&cli.StringFlag{Name: "tls-cert", Usage: "TLS certificate file for HTTPS (and HTTP/2)", Sources: cli.EnvVars("TRELLIS_TLS_CERT")},
+			&cli.StringFlag{Name: "tls-key", Usage: "TLS key file for HTTPS", Sources: cli.EnvVars("TRELLIS_TLS_KEY")},
+			&cli.StringSliceFlag{Name: "cors-origin", Usage: "browser origin allowed to call /graphql cross-site (repeatable)", Sources: cli.EnvVars("TRELLIS_CORS_ORIGINS")},
 			&cli.StringFlag{Name: "grpc-addr", Value: "127.0.0.1:50051", Usage: "listen address of the SpiceDB v1 gRPC API for services (empty: off)", Sources: cli.EnvVars("TRELLIS_GRPC_ADDR")},
 			&cli.StringFlag{Name: "grpc-preshared-key-file", Usage: "file with the preshared keys services present to the gRPC API, one per line; without one the gRPC API is off (--dev makes one)", Sources: cli.EnvVars("TRELLIS_GRPC_PRESHARED_KEY_FILE")},
 			&cli.StringFlag{Name: "grpc-tls-cert", Usage: "TLS certificate file for the gRPC API", Sources: cli.EnvVars("TRELLIS_GRPC_TLS_CERT")},
@@ -48,6 +51,7 @@ func serveCommand() *cli.Command {
 				audience: cmd.String("jwt-audience"), userClaim: cmd.String("jwt-user-claim"),
 				grpcAddr: cmd.String("grpc-addr"), grpcKeyFile: cmd.String("grpc-preshared-key-file"),
 				grpcCert: cmd.String("grpc-tls-cert"), grpcKey: cmd.String("grpc-tls-key"),
+				tlsCert: cmd.String("tls-cert"), tlsKey: cmd.String("tls-key"), corsOrigins: cmd.StringSlice("cors-origin"),
 			})
 		},
 	}
@@ -56,6 +60,8 @@ func serveCommand() *cli.Command {
 type serveConfig struct {
 	addr, data, secretFile, issuer, audience, userClaim string
 	grpcAddr, grpcKeyFile, grpcCert, grpcKey            string
+	tlsCert, tlsKey                                     string
+	corsOrigins                                         []string
 	dev                                                 bool
 	// listening, if set, is told the HTTP base URL once requests are served.
 	listening func(base string)
@@ -88,7 +94,7 @@ func serve(ctx context.Context, cfg serveConfig) error {
 		}
 	}()
 
-	opts := server.Options{Auth: auth, Ready: stack.Ready}
+	opts := server.Options{Auth: auth, Ready: stack.Ready, CORSOrigins: cfg.corsOrigins}
 	if cfg.dev {
 		if opts.DevToken, err = auth.Mint(devUser, 24*time.Hour); err != nil {
 			return err
@@ -98,11 +104,15 @@ func serve(ctx context.Context, cfg serveConfig) error {
 	if err != nil {
 		return err
 	}
-	srv, err := server.Listen(cfg.addr, h)
+	var listenOpts []server.ListenOption
+	if cfg.tlsCert != "" || cfg.tlsKey != "" {
+		listenOpts = append(listenOpts, server.WithTLS(cfg.tlsCert, cfg.tlsKey))
+	}
+	srv, err := server.Listen(cfg.addr, h, listenOpts...)
 	if err != nil {
 		return err
 	}
-	base := "http://" + srv.Addr()
+	base := srv.Scheme() + "://" + srv.Addr()
 	fmt.Printf("Trellis serves %s/graphql (GraphiQL at %s/), data in %s\n", base, base, cfg.data)
 	fmt.Println(grpcNote)
 	if cfg.dev {
