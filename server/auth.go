@@ -1,31 +1,42 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/MicahParks/keyfunc/v3"
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/seed-6461fa00/trellis/relations"
 )
 
-// Authenticator verifies bearer JWTs signed with a shared HS256 secret and
-// maps their subject to a user.
+// Authenticator verifies bearer JWTs — HS256 with a shared secret, or
+// RS256/ES256 with keys from a JWKS — and maps their user claim to a user.
 type Authenticator struct {
 	secret   []byte
+	keys     jwt.Keyfunc // set for JWKS
+	methods  []string
 	issuer   string
 	audience string
 	// userClaim names the claim that identifies the user (default "sub").
 	userClaim string
 }
 
-// AuthConfig configures an Authenticator.
+// AuthConfig configures an Authenticator: exactly one of Secret, JWKSFile
+// and JWKSURL.
 type AuthConfig struct {
 	// Secret is the HS256 shared secret; at least 32 bytes.
 	Secret []byte
+	// JWKSFile is a JSON Web Key Set file of RS256/ES256 public keys.
+	JWKSFile string
+	// JWKSURL is where to fetch the key set; it is cached, refreshed
+	// hourly, and refetched (rate-limited) for an unknown key ID.
+	JWKSURL string
 	// Issuer and Audience, when set, must match the token's iss and aud.
 	Issuer   string
 	Audience string
@@ -33,16 +44,57 @@ type AuthConfig struct {
 	UserClaim string
 }
 
-// NewAuthenticator checks cfg and returns an Authenticator.
+// NewAuthenticator checks cfg and returns an Authenticator. ctx bounds the
+// background refresh of a JWKS URL.
 func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
-	if len(cfg.Secret) < 32 {
-		return nil, errors.New("auth: the HS256 secret must be at least 32 bytes")
-	}
+	return NewAuthenticatorCtx(context.Background(), cfg)
+}
+
+// NewAuthenticatorCtx is NewAuthenticator whose JWKS refresh stops with ctx.
+func NewAuthenticatorCtx(ctx context.Context, cfg AuthConfig) (*Authenticator, error) {
 	if cfg.UserClaim == "" {
 		cfg.UserClaim = "sub"
 	}
-	return &Authenticator{secret: cfg.Secret, issuer: cfg.Issuer, audience: cfg.Audience, userClaim: cfg.UserClaim}, nil
+	a := &Authenticator{issuer: cfg.Issuer, audience: cfg.Audience, userClaim: cfg.UserClaim}
+	sources := 0
+	for _, set := range []bool{len(cfg.Secret) > 0, cfg.JWKSFile != "", cfg.JWKSURL != ""} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		return nil, errors.New("auth: give exactly one of an HS256 secret, a JWKS file and a JWKS URL")
+	}
+	switch {
+	case len(cfg.Secret) > 0:
+		if len(cfg.Secret) < 32 {
+			return nil, errors.New("auth: the HS256 secret must be at least 32 bytes")
+		}
+		a.secret, a.methods = cfg.Secret, []string{jwt.SigningMethodHS256.Alg()}
+		a.keys = func(*jwt.Token) (any, error) { return a.secret, nil }
+	case cfg.JWKSFile != "":
+		raw, err := os.ReadFile(cfg.JWKSFile)
+		if err != nil {
+			return nil, fmt.Errorf("auth: JWKS file: %w", err)
+		}
+		kf, err := keyfunc.NewJWKSetJSON(raw)
+		if err != nil {
+			return nil, fmt.Errorf("auth: JWKS file %s: %w", cfg.JWKSFile, err)
+		}
+		a.keys, a.methods = kf.Keyfunc, asymmetricMethods
+	default:
+		kf, err := keyfunc.NewDefaultCtx(ctx, []string{cfg.JWKSURL})
+		if err != nil {
+			return nil, fmt.Errorf("auth: JWKS URL %s: %w", cfg.JWKSURL, err)
+		}
+		a.keys, a.methods = kf.Keyfunc, asymmetricMethods
+	}
+	return a, nil
 }
+
+// asymmetricMethods are what a JWKS verifies; never HMAC, so a public key
+// can never be used as a shared secret.
+var asymmetricMethods = []string{jwt.SigningMethodRS256.Alg(), jwt.SigningMethodES256.Alg()}
 
 // errUnauthenticated is what every rejected token becomes for the client;
 // the reason is not shown, so a probe learns nothing about the keys.
@@ -56,7 +108,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (relations.User, error) {
 		return relations.User{}, errUnauthenticated
 	}
 	opts := []jwt.ParserOption{
-		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithValidMethods(a.methods),
 		jwt.WithExpirationRequired(),
 		jwt.WithLeeway(30 * time.Second),
 	}
@@ -67,7 +119,7 @@ func (a *Authenticator) Authenticate(r *http.Request) (relations.User, error) {
 		opts = append(opts, jwt.WithAudience(a.audience))
 	}
 	claims := jwt.MapClaims{}
-	if _, err := jwt.ParseWithClaims(strings.TrimSpace(raw), claims, func(*jwt.Token) (any, error) { return a.secret, nil }, opts...); err != nil {
+	if _, err := jwt.ParseWithClaims(strings.TrimSpace(raw), claims, a.keys, opts...); err != nil {
 		return relations.User{}, errUnauthenticated
 	}
 	subject, _ := claims[a.userClaim].(string)
@@ -81,6 +133,9 @@ func (a *Authenticator) Authenticate(r *http.Request) (relations.User, error) {
 // Mint signs a token for subject valid for ttl. Trellis issues tokens only
 // in development mode; production tokens come from the platform's issuer.
 func (a *Authenticator) Mint(subject string, ttl time.Duration) (string, error) {
+	if a.secret == nil {
+		return "", errors.New("auth: only an HS256 authenticator mints development tokens")
+	}
 	if _, err := relations.UserFromSubject(subject); err != nil {
 		return "", err
 	}

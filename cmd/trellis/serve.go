@@ -33,6 +33,8 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "data", Value: "./data", Usage: "data directory (created if missing)", Sources: cli.EnvVars("TRELLIS_DATA")},
 			&cli.BoolFlag{Name: "dev", Usage: "development mode: print a token, and mint tokens for any user at /dev/token", Sources: cli.EnvVars("TRELLIS_DEV")},
 			&cli.StringFlag{Name: "jwt-secret-file", Usage: "file holding the HS256 secret that signs user tokens", Sources: cli.EnvVars("TRELLIS_JWT_SECRET_FILE")},
+			&cli.StringFlag{Name: "jwks-file", Usage: "JSON Web Key Set file with the RS256/ES256 keys that sign user tokens", Sources: cli.EnvVars("TRELLIS_JWKS_FILE")},
+			&cli.StringFlag{Name: "jwks-url", Usage: "URL of the JSON Web Key Set that signs user tokens (cached, refreshed hourly)", Sources: cli.EnvVars("TRELLIS_JWKS_URL")},
 			&cli.StringFlag{Name: "jwt-issuer", Usage: "required iss claim of user tokens", Sources: cli.EnvVars("TRELLIS_JWT_ISSUER")},
 			&cli.StringFlag{Name: "jwt-audience", Usage: "required aud claim of user tokens", Sources: cli.EnvVars("TRELLIS_JWT_AUDIENCE")},
 			&cli.StringFlag{Name: "jwt-user-claim", Value: "sub", Usage: "claim that names the user", Sources: cli.EnvVars("TRELLIS_JWT_USER_CLAIM")},
@@ -48,6 +50,7 @@ func serveCommand() *cli.Command {
 			return serve(ctx, serveConfig{
 				addr: cmd.String("addr"), data: cmd.String("data"), dev: cmd.Bool("dev"),
 				secretFile: cmd.String("jwt-secret-file"), issuer: cmd.String("jwt-issuer"),
+				jwksFile: cmd.String("jwks-file"), jwksURL: cmd.String("jwks-url"),
 				audience: cmd.String("jwt-audience"), userClaim: cmd.String("jwt-user-claim"),
 				grpcAddr: cmd.String("grpc-addr"), grpcKeyFile: cmd.String("grpc-preshared-key-file"),
 				grpcCert: cmd.String("grpc-tls-cert"), grpcKey: cmd.String("grpc-tls-key"),
@@ -60,7 +63,7 @@ func serveCommand() *cli.Command {
 type serveConfig struct {
 	addr, data, secretFile, issuer, audience, userClaim string
 	grpcAddr, grpcKeyFile, grpcCert, grpcKey            string
-	tlsCert, tlsKey                                     string
+	tlsCert, tlsKey, jwksFile, jwksURL                  string
 	corsOrigins                                         []string
 	dev                                                 bool
 	// listening, if set, is told the HTTP base URL once requests are served.
@@ -69,11 +72,17 @@ type serveConfig struct {
 
 func serve(ctx context.Context, cfg serveConfig) error {
 	slog.SetDefault(slog.New(server.LogHandler(slog.NewJSONHandler(os.Stderr, nil))))
-	secret, err := loadSecret(cfg)
-	if err != nil {
-		return err
+	authCfg := server.AuthConfig{JWKSFile: cfg.jwksFile, JWKSURL: cfg.jwksURL, Issuer: cfg.issuer, Audience: cfg.audience, UserClaim: cfg.userClaim}
+	if cfg.jwksFile == "" && cfg.jwksURL == "" {
+		secret, err := loadSecret(cfg)
+		if err != nil {
+			return err
+		}
+		authCfg.Secret = secret
+	} else if cfg.dev {
+		return errors.New("--dev mints its own HS256 tokens; it does not combine with --jwks-file or --jwks-url")
 	}
-	auth, err := server.NewAuthenticator(server.AuthConfig{Secret: secret, Issuer: cfg.issuer, Audience: cfg.audience, UserClaim: cfg.userClaim})
+	auth, err := server.NewAuthenticatorCtx(ctx, authCfg)
 	if err != nil {
 		return err
 	}
@@ -185,7 +194,7 @@ func loadSecret(cfg serveConfig) ([]byte, error) {
 		return s, nil
 	}
 	if !cfg.dev {
-		return nil, errors.New("no way to authenticate users: pass --jwt-secret-file, or --dev to try Trellis out")
+		return nil, errors.New("no way to authenticate users: pass --jwt-secret-file, --jwks-file or --jwks-url, or --dev to try Trellis out")
 	}
 	path := filepath.Join(cfg.data, "dev-secret")
 	s, err := os.ReadFile(path)
