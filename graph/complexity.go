@@ -19,7 +19,10 @@ func pageCost(first *int, child int) int {
 // complexity limit bounds the work a query can cause.
 func complexity() ComplexityRoot {
 	var c ComplexityRoot
-	c.Query.Projects = func(child int, first *int, _ *string, _ *model.ProjectPermission, _ *string) int {
+	c.Query.Projects = func(child int, first *int, _ *string, _ *model.ProjectPermission, _ *model.Role, _ *string) int {
+		return pageCost(first, child)
+	}
+	c.Viewer.Projects = func(child int, first *int, _ *string, _ *model.ProjectPermission, _ *model.Role) int {
 		return pageCost(first, child)
 	}
 	c.Project.Members = func(child int, first *int, _ *string, _ *model.Role) int { return pageCost(first, child) }

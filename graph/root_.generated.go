@@ -152,7 +152,7 @@ type ComplexityRoot struct {
 		Artifact        func(childComplexity int, kind model.ArtifactKind, id string, consistencyToken *string) int
 		CheckPermission func(childComplexity int, resource model.ResourceInput, permission string, subject *string, consistencyToken *string) int
 		Project         func(childComplexity int, name string, consistencyToken *string) int
-		Projects        func(childComplexity int, first *int, after *string, permission *model.ProjectPermission, consistencyToken *string) int
+		Projects        func(childComplexity int, first *int, after *string, permission *model.ProjectPermission, minRole *model.Role, consistencyToken *string) int
 		Viewer          func(childComplexity int) int
 	}
 
@@ -188,6 +188,7 @@ type ComplexityRoot struct {
 	Viewer struct {
 		CurrentProject func(childComplexity int) int
 		ID             func(childComplexity int) int
+		Projects       func(childComplexity int, first *int, after *string, permission *model.ProjectPermission, minRole *model.Role) int
 		User           func(childComplexity int) int
 	}
 }
@@ -708,7 +709,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Projects(childComplexity, args["first"].(*int), args["after"].(*string), args["permission"].(*model.ProjectPermission), args["consistencyToken"].(*string)), true
+		return e.ComplexityRoot.Query.Projects(childComplexity, args["first"].(*int), args["after"].(*string), args["permission"].(*model.ProjectPermission), args["minRole"].(*model.Role), args["consistencyToken"].(*string)), true
 	case "Query.viewer":
 		if e.ComplexityRoot.Query.Viewer == nil {
 			break
@@ -800,6 +801,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Viewer.ID(childComplexity), true
+	case "Viewer.projects":
+		if e.ComplexityRoot.Viewer.Projects == nil {
+			break
+		}
+
+		args, err := ec.field_Viewer_projects_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Viewer.Projects(childComplexity, args["first"].(*int), args["after"].(*string), args["permission"].(*model.ProjectPermission), args["minRole"].(*model.Role)), true
 	case "Viewer.user":
 		if e.ComplexityRoot.Viewer.User == nil {
 			break
@@ -1188,6 +1200,8 @@ func (ec *executionContext) childFields_Viewer(ctx context.Context, field graphq
 		return ec.fieldContext_Viewer_user(ctx, field)
 	case "currentProject":
 		return ec.fieldContext_Viewer_currentProject(ctx, field)
+	case "projects":
+		return ec.fieldContext_Viewer_projects(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Viewer", field.Name)
 }

@@ -36,7 +36,7 @@ type MutationResolver interface {
 type QueryResolver interface {
 	Viewer(ctx context.Context) (*model.Viewer, error)
 	Project(ctx context.Context, name string, consistencyToken *string) (*relations.Project, error)
-	Projects(ctx context.Context, first *int, after *string, permission *model.ProjectPermission, consistencyToken *string) (*model.ProjectConnection, error)
+	Projects(ctx context.Context, first *int, after *string, permission *model.ProjectPermission, minRole *model.Role, consistencyToken *string) (*model.ProjectConnection, error)
 	CheckPermission(ctx context.Context, resource model.ResourceInput, permission string, subject *string, consistencyToken *string) (bool, error)
 	Artifact(ctx context.Context, kind model.ArtifactKind, id string, consistencyToken *string) (*relations.Artifact, error)
 }
@@ -344,14 +344,22 @@ func (ec *executionContext) field_Query_projects_args(ctx context.Context, rawAr
 		return nil, err
 	}
 	args["permission"] = arg2
-	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "consistencyToken",
+	arg3, err := graphql.ProcessArgField(ctx, rawArgs, "minRole",
+		func(ctx context.Context, v any) (*model.Role, error) {
+			return ec.unmarshalORole2ᚖgithubᚗcomᚋseedᚑ6461fa00ᚋtrellisᚋgraphᚋmodelᚐRole(ctx, v)
+		})
+	if err != nil {
+		return nil, err
+	}
+	args["minRole"] = arg3
+	arg4, err := graphql.ProcessArgField(ctx, rawArgs, "consistencyToken",
 		func(ctx context.Context, v any) (*string, error) {
 			return ec.unmarshalOString2ᚖstring(ctx, v)
 		})
 	if err != nil {
 		return nil, err
 	}
-	args["consistencyToken"] = arg3
+	args["consistencyToken"] = arg4
 	return args, nil
 }
 
@@ -1065,7 +1073,7 @@ func (ec *executionContext) _Query_projects(ctx context.Context, field graphql.C
 		},
 		func(ctx context.Context) (any, error) {
 			fc := graphql.GetFieldContext(ctx)
-			return ec.Resolvers.Query().Projects(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["permission"].(*model.ProjectPermission), fc.Args["consistencyToken"].(*string))
+			return ec.Resolvers.Query().Projects(ctx, fc.Args["first"].(*int), fc.Args["after"].(*string), fc.Args["permission"].(*model.ProjectPermission), fc.Args["minRole"].(*model.Role), fc.Args["consistencyToken"].(*string))
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ProjectConnection) graphql.Marshaler {

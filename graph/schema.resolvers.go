@@ -130,25 +130,8 @@ func (r *queryResolver) Project(ctx context.Context, name string, consistencyTok
 }
 
 // Projects is the resolver for the projects field.
-func (r *queryResolver) Projects(ctx context.Context, first *int, after *string, permission *model.ProjectPermission, consistencyToken *string) (*model.ProjectConnection, error) {
-	u, err := viewer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	q := relations.ProjectQuery{PageRequest: pageRequest(first, after, consistency(ctx, consistencyToken))}
-	if permission != nil {
-		q.Permission = projectPermission(*permission)
-	}
-	page, err := r.Graph.Projects(ctx, u, q)
-	if err != nil {
-		return nil, err
-	}
-	primeAccess(ctx, page.Items)
-	conn := &model.ProjectConnection{PageInfo: pageInfo(page.HasNext, page.Cursors)}
-	for i := range page.Items {
-		conn.Edges = append(conn.Edges, &model.ProjectEdge{Cursor: page.Cursors[i], Node: &page.Items[i]})
-	}
-	return conn, nil
+func (r *queryResolver) Projects(ctx context.Context, first *int, after *string, permission *model.ProjectPermission, minRole *model.Role, consistencyToken *string) (*model.ProjectConnection, error) {
+	return projectsPage(ctx, r.Graph, first, after, permission, minRole, consistency(ctx, consistencyToken))
 }
 
 // CheckPermission is the resolver for the checkPermission field.

@@ -25,6 +25,11 @@ func (r *viewerResolver) CurrentProject(ctx context.Context, obj *model.Viewer) 
 	return &p, nil
 }
 
+// Projects is the resolver for the projects field.
+func (r *viewerResolver) Projects(ctx context.Context, obj *model.Viewer, first *int, after *string, permission *model.ProjectPermission, minRole *model.Role) (*model.ProjectConnection, error) {
+	return projectsPage(ctx, r.Graph, first, after, permission, minRole, consistency(ctx, nil))
+}
+
 // Viewer returns ViewerResolver implementation.
 func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 

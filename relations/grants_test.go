@@ -256,3 +256,90 @@ func TestTwoAdmins(t *testing.T) {
 		t.Fatalf("the new last admin left: %v", err)
 	}
 }
+
+// TestRoleFloors: listing projects by minimum role finds exactly the
+// projects where the viewer's role is at least that role.
+func TestRoleFloors(t *testing.T) {
+	env := relationstest.Open(t)
+	ctx := t.Context()
+	boss := relationstest.MustUser(t, "boss")
+	viewer := relationstest.MustUser(t, "vic")
+	roles := relations.Roles()
+	for _, r := range roles {
+		name := "floor-" + string(r)
+		if _, _, err := env.Graph.CreateProject(ctx, boss, relations.NewProject{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Graph.AddMember(ctx, boss, name, viewer, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, floor := range roles {
+		page, err := env.Graph.Projects(ctx, viewer, relations.ProjectQuery{MinRole: floor})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range page.Items {
+			got = append(got, p.Name)
+		}
+		slices.Sort(got)
+		var want []string
+		for _, r := range roles[i:] {
+			want = append(want, "floor-"+string(r))
+		}
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("minRole %s: %v, want %v", floor, got, want)
+		}
+	}
+}
+
+// TestMembersPaginationIsASnapshot: pages after the first read the first
+// page's snapshot, so members added or removed between pages neither
+// appear twice nor go missing.
+func TestMembersPaginationIsASnapshot(t *testing.T) {
+	env := relationstest.Open(t)
+	ctx := t.Context()
+	admin := relationstest.MustUser(t, "admin")
+	if _, _, err := env.Graph.CreateProject(ctx, admin, relations.NewProject{Name: "paged"}); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	want = append(want, "admin")
+	for i := range 29 {
+		u := relationstest.MustUser(t, fmt.Sprintf("m%02d", i))
+		if _, err := env.Graph.AddMember(ctx, admin, "paged", u, relations.RoleReader); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, u.ID)
+	}
+	var got []string
+	req := relations.MemberQuery{PageRequest: relations.PageRequest{First: 7}}
+	for pages := 0; ; pages++ {
+		page, err := env.Graph.Members(ctx, admin, "paged", req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range page.Items {
+			got = append(got, m.User.ID)
+		}
+		// Churn between pages: add one member, remove another.
+		newcomer := relationstest.MustUser(t, fmt.Sprintf("late%d", pages))
+		if _, err := env.Graph.AddMember(ctx, admin, "paged", newcomer, relations.RoleReader); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Graph.RemoveMember(ctx, admin, "paged", relationstest.MustUser(t, fmt.Sprintf("m%02d", 28-pages))); err != nil {
+			t.Fatal(err)
+		}
+		if !page.HasNext {
+			break
+		}
+		req.After = page.EndCursor()
+	}
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Fatalf("paged members %v\nwant the first page's snapshot %v", got, want)
+	}
+}

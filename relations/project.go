@@ -136,15 +136,25 @@ func (g *Graph) projectInfo(ctx context.Context, name string) (Project, error) {
 }
 
 // ProjectQuery selects the projects on which the viewer has Permission
-// (default read).
+// (default read), or, with MinRole, a role of at least MinRole.
 type ProjectQuery struct {
 	PageRequest
 	Permission schema.Permission
+	MinRole    Role
 }
 
 // Projects lists the projects the viewer has the asked permission on, by
 // SpiceDB's LookupResources, one page at a time.
 func (g *Graph) Projects(ctx context.Context, viewer User, q ProjectQuery) (Page[Project], error) {
+	if q.MinRole != "" {
+		if q.MinRole.rank() < 0 {
+			return Page[Project]{}, invalid("minRole", "%q is not a role", q.MinRole)
+		}
+		if q.Permission != "" {
+			return Page[Project]{}, invalid("minRole", "give permission or minRole, not both")
+		}
+		q.Permission = floorPermission(q.MinRole)
+	}
 	if q.Permission == "" {
 		q.Permission = schema.ProjectRead
 	}

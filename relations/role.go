@@ -54,3 +54,18 @@ func grantPermission(r Role) schema.Permission {
 	}
 	return schema.ProjectManageMembers
 }
+
+// floorPermission is the project permission that holders of role r and of
+// every role above it have, and holders of lower roles lack: asking SpiceDB
+// for it finds "at least r". TestRoleFloors checks it against the schema.
+func floorPermission(r Role) schema.Permission {
+	switch r {
+	case RoleAdmin:
+		return schema.ProjectManageAdmins
+	case RoleManager:
+		return schema.ProjectManageMembers
+	case RoleWriter:
+		return schema.ProjectWrite
+	}
+	return schema.ProjectRead
+}

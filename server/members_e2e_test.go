@@ -133,3 +133,29 @@ func TestProjectLifecycleEndToEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestViewerProjectsByRole: viewer.projects filters by minimum role.
+func TestViewerProjectsByRole(t *testing.T) {
+	url, auth := startServer(t)
+	alice := userClient(t, url, auth, "alice")
+	bob := userClient(t, url, auth, "bob")
+	alice.ok(`mutation { createProject(input: {name: "mine"}) { consistencyToken } }`, nil)
+	bob.ok(`mutation { createProject(input: {name: "bobs"}) { consistencyToken } }`, nil)
+	bob.ok(`mutation { addMember(input: {project: "bobs", user: "alice", role: WRITER}) { consistencyToken } }`, nil)
+	names := func(q string) []string {
+		var out []string
+		for _, e := range alice.ok(q, nil)["viewer"].(map[string]any)["projects"].(map[string]any)["edges"].([]any) {
+			out = append(out, e.(map[string]any)["node"].(map[string]any)["name"].(string))
+		}
+		return out
+	}
+	if got := names(`{ viewer { projects(minRole: ADMIN) { edges { node { name } } } } }`); len(got) != 1 || got[0] != "mine" {
+		t.Fatalf("admin of %v, want [mine]", got)
+	}
+	if got := names(`{ viewer { projects(minRole: WRITER) { edges { node { name } } } } }`); len(got) != 2 {
+		t.Fatalf("at least writer of %v, want both", got)
+	}
+	if code := alice.code(`{ projects(minRole: ADMIN, permission: READ) { edges { node { name } } } }`, nil); code != "BAD_USER_INPUT" {
+		t.Fatalf("minRole and permission together: %q", code)
+	}
+}

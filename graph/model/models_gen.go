@@ -189,6 +189,8 @@ type Viewer struct {
 	User *relations.User `json:"user"`
 	// The project the viewer last switched to, if they can still read it.
 	CurrentProject *relations.Project `json:"currentProject,omitempty"`
+	// The viewer's projects: the same list as Query.projects.
+	Projects *ProjectConnection `json:"projects"`
 }
 
 // The kinds of artifact a project holds.
