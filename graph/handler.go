@@ -1,7 +1,9 @@
 package graph
 
 import (
+	"context"
 	"net/http"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
@@ -22,6 +24,10 @@ type Options struct {
 	DisableIntrospection bool
 	// Metrics, if set, measures operations and errors.
 	Metrics *Metrics
+	// WebsocketAuth, if set, enables subscriptions over WebSocket and
+	// authenticates each connection from its connection_init payload,
+	// returning a context that carries the viewer (WithViewer).
+	WebsocketAuth func(ctx context.Context, payload map[string]any) (context.Context, error)
 }
 
 // NewHandler returns the GraphQL endpoint over g. It expects package server
@@ -35,6 +41,16 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 	}
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Graph: g}, Complexity: complexity()}))
 	srv.AddTransport(transport.Options{})
+	if opts.WebsocketAuth != nil {
+		srv.AddTransport(transport.Websocket{
+			KeepAlivePingInterval: 15 * time.Second,
+			InitTimeout:           10 * time.Second,
+			InitFunc: func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+				ctx, err := opts.WebsocketAuth(ctx, payload)
+				return ctx, nil, err
+			},
+		})
+	}
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))

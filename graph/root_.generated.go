@@ -25,10 +25,12 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 type ResolverRoot interface {
 	Artifact() ArtifactResolver
 	Member() MemberResolver
+	MembershipEvent() MembershipEventResolver
 	Mutation() MutationResolver
 	Project() ProjectResolver
 	Query() QueryResolver
 	Share() ShareResolver
+	Subscription() SubscriptionResolver
 	Viewer() ViewerResolver
 }
 
@@ -103,6 +105,14 @@ type ComplexityRoot struct {
 		Node   func(childComplexity int) int
 	}
 
+	MembershipEvent struct {
+		ConsistencyToken func(childComplexity int) int
+		Project          func(childComplexity int) int
+		Removed          func(childComplexity int) int
+		Role             func(childComplexity int) int
+		User             func(childComplexity int) int
+	}
+
 	Mutation struct {
 		AddMember        func(childComplexity int, input model.AddMemberInput) int
 		ChangeMemberRole func(childComplexity int, input model.ChangeMemberRoleInput) int
@@ -169,6 +179,11 @@ type ComplexityRoot struct {
 	Share struct {
 		Role func(childComplexity int) int
 		User func(childComplexity int) int
+	}
+
+	Subscription struct {
+		MembershipChanged     func(childComplexity int, project string) int
+		ViewerProjectsChanged func(childComplexity int) int
 	}
 
 	SwitchProjectPayload struct {
@@ -404,6 +419,37 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.MemberEdge.Node(childComplexity), true
+
+	case "MembershipEvent.consistencyToken":
+		if e.ComplexityRoot.MembershipEvent.ConsistencyToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MembershipEvent.ConsistencyToken(childComplexity), true
+	case "MembershipEvent.project":
+		if e.ComplexityRoot.MembershipEvent.Project == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MembershipEvent.Project(childComplexity), true
+	case "MembershipEvent.removed":
+		if e.ComplexityRoot.MembershipEvent.Removed == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MembershipEvent.Removed(childComplexity), true
+	case "MembershipEvent.role":
+		if e.ComplexityRoot.MembershipEvent.Role == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MembershipEvent.Role(childComplexity), true
+	case "MembershipEvent.user":
+		if e.ComplexityRoot.MembershipEvent.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.MembershipEvent.User(childComplexity), true
 
 	case "Mutation.addMember":
 		if e.ComplexityRoot.Mutation.AddMember == nil {
@@ -756,6 +802,24 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Share.User(childComplexity), true
 
+	case "Subscription.membershipChanged":
+		if e.ComplexityRoot.Subscription.MembershipChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_membershipChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.MembershipChanged(childComplexity, args["project"].(string)), true
+	case "Subscription.viewerProjectsChanged":
+		if e.ComplexityRoot.Subscription.ViewerProjectsChanged == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Subscription.ViewerProjectsChanged(childComplexity), true
+
 	case "SwitchProjectPayload.project":
 		if e.ComplexityRoot.SwitchProjectPayload.Project == nil {
 			break
@@ -891,6 +955,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -916,7 +997,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "artifact.graphqls" "member.graphqls" "project.graphqls" "schema.graphqls" "viewer.graphqls"
+//go:embed "artifact.graphqls" "member.graphqls" "project.graphqls" "schema.graphqls" "subscription.graphqls" "viewer.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -932,6 +1013,7 @@ var sources = []*ast.Source{
 	{Name: "member.graphqls", Input: sourceData("member.graphqls"), BuiltIn: false},
 	{Name: "project.graphqls", Input: sourceData("project.graphqls"), BuiltIn: false},
 	{Name: "schema.graphqls", Input: sourceData("schema.graphqls"), BuiltIn: false},
+	{Name: "subscription.graphqls", Input: sourceData("subscription.graphqls"), BuiltIn: false},
 	{Name: "viewer.graphqls", Input: sourceData("viewer.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -1072,6 +1154,22 @@ func (ec *executionContext) childFields_MemberEdge(ctx context.Context, field gr
 		return ec.fieldContext_MemberEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type MemberEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_MembershipEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "project":
+		return ec.fieldContext_MembershipEvent_project(ctx, field)
+	case "user":
+		return ec.fieldContext_MembershipEvent_user(ctx, field)
+	case "role":
+		return ec.fieldContext_MembershipEvent_role(ctx, field)
+	case "removed":
+		return ec.fieldContext_MembershipEvent_removed(ctx, field)
+	case "consistencyToken":
+		return ec.fieldContext_MembershipEvent_consistencyToken(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type MembershipEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

@@ -15,6 +15,7 @@ import (
 // Graph is the relation graph of a Trellis deployment: the domain API every
 // transport uses. It is safe for concurrent use.
 type Graph struct {
+	conn    grpc.ClientConnInterface
 	perms   v1.PermissionsServiceClient
 	schemas v1.SchemaServiceClient
 	catalog Catalog
@@ -29,6 +30,7 @@ func Open(ctx context.Context, conn grpc.ClientConnInterface, catalog Catalog) (
 		return nil, errors.New("relations: a catalog is required")
 	}
 	g := &Graph{
+		conn:    conn,
 		perms:   v1.NewPermissionsServiceClient(conn),
 		schemas: v1.NewSchemaServiceClient(conn),
 		catalog: catalog,

@@ -102,7 +102,12 @@ var errUnauthenticated = &relations.Error{Code: relations.CodeUnauthenticated, M
 
 // Authenticate returns the user of the request's bearer token.
 func (a *Authenticator) Authenticate(r *http.Request) (relations.User, error) {
-	h := r.Header.Get("Authorization")
+	return a.AuthenticateHeader(r.Header.Get("Authorization"))
+}
+
+// AuthenticateHeader returns the user of an Authorization value
+// ("Bearer <token>"), as sent in a header or a WebSocket init payload.
+func (a *Authenticator) AuthenticateHeader(h string) (relations.User, error) {
 	raw, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || strings.TrimSpace(raw) == "" {
 		return relations.User{}, errUnauthenticated

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,6 +53,20 @@ func NewHandler(g *relations.Graph, opts Options) (http.Handler, error) {
 		return nil, err
 	}
 	opts.GraphQL.Metrics = metrics
+	opts.GraphQL.WebsocketAuth = func(ctx context.Context, payload map[string]any) (context.Context, error) {
+		h, _ := payload["Authorization"].(string)
+		if h == "" {
+			h, _ = payload["authorization"].(string)
+		}
+		u, err := opts.Auth.AuthenticateHeader(h)
+		if err != nil {
+			return ctx, err
+		}
+		if t, _ := payload["X-Consistency-Token"].(string); t != "" {
+			ctx = graph.WithConsistencyToken(ctx, relations.Token(t))
+		}
+		return graph.WithViewer(ctx, u), nil
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{prometheus.DefaultGatherer, registry}, promhttp.HandlerOpts{}))
 	gql := graph.NewHandler(g, opts.GraphQL)
@@ -88,7 +103,9 @@ func NewHandler(g *relations.Graph, opts Options) (http.Handler, error) {
 // or answers 401 in GraphQL's error shape.
 func authenticate(a *Authenticator, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodOptions {
+		// Preflights carry no credentials; WebSocket connections present
+		// theirs in the connection_init message, checked by the transport.
+		if r.Method == http.MethodOptions || strings.EqualFold(r.Header.Get("Upgrade"), "websocket") {
 			next.ServeHTTP(w, r)
 			return
 		}

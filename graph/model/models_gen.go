@@ -157,6 +157,12 @@ type ShareArtifactInput struct {
 	Role Role         `json:"role"`
 }
 
+// Subscriptions run over WebSocket (graphql-transport-ws or graphql-ws) on
+// /graphql; authenticate with {"Authorization": "Bearer <token>"} in the
+// connection_init payload.
+type Subscription struct {
+}
+
 type SwitchProjectInput struct {
 	Project string `json:"project"`
 }

@@ -1,0 +1,118 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/coder/websocket/wsjson"
+)
+
+type wsMessage struct {
+	ID      string          `json:"id,omitempty"`
+	Type    string          `json:"type"`
+	Payload json.RawMessage `json:"payload,omitempty"`
+}
+
+// subscribe opens a graphql-transport-ws connection as token and starts
+// one subscription; it returns the connection.
+func subscribe(t *testing.T, url, token, query string) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = conn.Close(websocket.StatusNormalClosure, "") })
+	init, _ := json.Marshal(map[string]any{"Authorization": "Bearer " + token})
+	if err := wsjson.Write(ctx, conn, wsMessage{Type: "connection_init", Payload: init}); err != nil {
+		t.Fatal(err)
+	}
+	var ack wsMessage
+	if err := wsjson.Read(ctx, conn, &ack); err != nil || ack.Type != "connection_ack" {
+		t.Fatalf("init: %+v %v", ack, err)
+	}
+	payload, _ := json.Marshal(map[string]any{"query": query})
+	if err := wsjson.Write(ctx, conn, wsMessage{ID: "1", Type: "subscribe", Payload: payload}); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// read waits up to d for the next message other than a ping.
+func read(t *testing.T, conn *websocket.Conn, d time.Duration) (wsMessage, bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), d)
+	defer cancel()
+	for {
+		var m wsMessage
+		if err := wsjson.Read(ctx, conn, &m); err != nil {
+			return wsMessage{}, false
+		}
+		if m.Type != "ping" && m.Type != "pong" && m.Type != "ka" {
+			return m, true
+		}
+	}
+}
+
+// TestSubscriptionsEndToEnd: a subscriber hears the membership changes of
+// its project, and only of projects it may read; strangers are refused.
+func TestSubscriptionsEndToEnd(t *testing.T) {
+	url, auth := startServer(t)
+	alice := userClient(t, url, auth, "alice")
+	bob := userClient(t, url, auth, "bob")
+	eve := userClient(t, url, auth, "eve")
+	alice.ok(`mutation { createProject(input: {name: "apollo"}) { consistencyToken } }`, nil)
+	bob.ok(`mutation { createProject(input: {name: "zeta"}) { consistencyToken } }`, nil)
+
+	subWith := func(c client, project string) *websocket.Conn {
+		return subscribe(t, url, c.token, `subscription { membershipChanged(project: "`+project+`") { project user { id } role removed consistencyToken } }`)
+	}
+	aliceConn := subWith(alice, "apollo")
+	bobConn := subWith(bob, "zeta")
+	mine := subscribe(t, url, userClient(t, url, auth, "carol").token, `subscription { viewerProjectsChanged { project role removed } }`)
+	time.Sleep(200 * time.Millisecond) // let the streams start
+
+	alice.ok(`mutation { addMember(input: {project: "apollo", user: "carol", role: WRITER}) { consistencyToken } }`, nil)
+	m, ok := read(t, aliceConn, 10*time.Second)
+	if !ok || m.Type != "next" || !strings.Contains(string(m.Payload), `"user":{"id":"carol"}`) || !strings.Contains(string(m.Payload), `"role":"WRITER"`) {
+		t.Fatalf("alice's event: %+v %s", m, m.Payload)
+	}
+	m, ok = read(t, mine, 10*time.Second)
+	if !ok || !strings.Contains(string(m.Payload), `"project":"apollo"`) {
+		t.Fatalf("carol's own event: %+v %s", m, m.Payload)
+	}
+	// Bob's first event must be about his own project: had apollo's change
+	// reached him, it would have come first. (A read that times out would
+	// close the connection, so absence is shown by order.)
+	bob.ok(`mutation { addMember(input: {project: "zeta", user: "dave", role: READER}) { consistencyToken } }`, nil)
+	m, ok = read(t, bobConn, 10*time.Second)
+	if !ok || !strings.Contains(string(m.Payload), `"project":"zeta"`) || strings.Contains(string(m.Payload), "apollo") {
+		t.Fatalf("bob's first event: %+v %s", m, m.Payload)
+	}
+
+	eveConn := subWith(eve, "apollo")
+	m, ok = read(t, eveConn, 10*time.Second)
+	// An execution error arrives as a result with errors and no data.
+	if !ok || !strings.Contains(string(m.Payload), `"code":"NOT_FOUND"`) || strings.Contains(string(m.Payload), `"data":{`) {
+		t.Fatalf("a stranger subscribing: %+v %s", m, m.Payload)
+	}
+
+	// No token: the connection is refused at init.
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(websocket.StatusNormalClosure, "")
+	_ = wsjson.Write(ctx, conn, wsMessage{Type: "connection_init"})
+	var reply wsMessage
+	if err := wsjson.Read(ctx, conn, &reply); err == nil && reply.Type == "connection_ack" {
+		t.Fatal("a connection without a token was acknowledged")
+	}
+}
