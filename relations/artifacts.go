@@ -197,43 +197,47 @@ func (g *Graph) Artifacts(ctx context.Context, viewer User, project string, kind
 	return page, nil
 }
 
-// authorizeArtifact checks that actor may share (and so manage) the
-// artifact: CodeNotFound if they cannot read it, CodeForbidden if they can
-// but may not change it. It returns the artifact's project.
-func (g *Graph) authorizeArtifact(ctx context.Context, actor User, ref ArtifactRef) (string, error) {
+// authorizeArtifact checks that actor may change the artifact (write on
+// its project): CodeNotFound if they cannot read it, CodeForbidden if they
+// can but may not change it. It returns the artifact's project and the
+// preconditions that pin the artifact to it and the actor's project role.
+func (g *Graph) authorizeArtifact(ctx context.Context, actor User, ref ArtifactRef) (string, []*v1.Precondition, error) {
 	if err := ref.validate(); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	answers, err := g.checkBulk(ctx, []CheckItem{
-		{Subject: actor, Object: ref.object(), Permission: schema.ArtifactRead},
-		{Subject: actor, Object: ref.object(), Permission: schema.ArtifactShare},
-	}, fullyConsistent())
+	readable, err := g.check(ctx, actor, ref.object(), schema.ArtifactRead, fullyConsistent())
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
-	if !answers[0] {
-		return "", notFoundArtifact(ref)
+	if !readable {
+		return "", nil, notFoundArtifact(ref)
 	}
-	if !answers[1] {
-		return "", errorf(CodeForbidden, "you need write access to the project of %s %q", ref.Kind, ref.ID)
-	}
-	project, err := g.projectOf(ctx, ref.object(), "")
+	project, err := g.projectOfAt(ctx, ref.object(), fullyConsistent())
 	if err != nil {
-		return "", notFoundArtifact(ref)
+		return "", nil, notFoundArtifact(ref)
 	}
-	return project, nil
+	pre, err := g.authorize(ctx, actor, project, schema.ProjectWrite)
+	if err != nil {
+		// A user the artifact is only shared with sees it, but not its
+		// project: to them this is forbidden, not missing.
+		if ErrorCode(err) == CodeNotFound {
+			return "", nil, errorf(CodeForbidden, "you need write access to the project of %s %q", ref.Kind, ref.ID)
+		}
+		return "", nil, err
+	}
+	return project, append(pre, mustMatch(exactly(artifactLink(ref, project)))), nil
 }
 
 // RemoveArtifact deletes an artifact and every grant on it; the actor needs
 // write on its project.
 func (g *Graph) RemoveArtifact(ctx context.Context, actor User, ref ArtifactRef) (Token, error) {
-	project, err := g.authorizeArtifact(ctx, actor, ref)
+	_, pre, err := g.authorizeArtifact(ctx, actor, ref)
 	if err != nil {
 		return "", err
 	}
 	resp, err := g.perms.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
 		RelationshipFilter:    &v1.RelationshipFilter{ResourceType: string(ref.Kind), OptionalResourceId: ref.ID},
-		OptionalPreconditions: []*v1.Precondition{mustMatch(exactly(artifactLink(ref, project)))},
+		OptionalPreconditions: pre,
 	})
 	if err != nil {
 		return "", fromSpiceDB(ctx, err, "the artifact changed concurrently; retry")
@@ -257,7 +261,7 @@ func (g *Graph) ShareArtifact(ctx context.Context, actor User, ref ArtifactRef, 
 	if _, err := UserFromID(user.ID); err != nil {
 		return "", err
 	}
-	project, err := g.authorizeArtifact(ctx, actor, ref)
+	_, pre, err := g.authorizeArtifact(ctx, actor, ref)
 	if err != nil {
 		return "", err
 	}
@@ -268,7 +272,7 @@ func (g *Graph) ShareArtifact(ctx context.Context, actor User, ref ArtifactRef, 
 	return g.write(ctx, []*v1.RelationshipUpdate{
 		update(v1.RelationshipUpdate_OPERATION_TOUCH, shareRelationship(ref, role, user)),
 		update(v1.RelationshipUpdate_OPERATION_DELETE, shareRelationship(ref, other, user)),
-	}, []*v1.Precondition{mustMatch(exactly(artifactLink(ref, project)))}, "the artifact changed concurrently; retry")
+	}, pre, "the artifact or your role changed concurrently; retry")
 }
 
 // UnshareArtifact takes a user's direct access to an artifact away.
@@ -276,13 +280,14 @@ func (g *Graph) UnshareArtifact(ctx context.Context, actor User, ref ArtifactRef
 	if _, err := UserFromID(user.ID); err != nil {
 		return "", err
 	}
-	if _, err := g.authorizeArtifact(ctx, actor, ref); err != nil {
+	_, pre, err := g.authorizeArtifact(ctx, actor, ref)
+	if err != nil {
 		return "", err
 	}
 	return g.write(ctx, []*v1.RelationshipUpdate{
 		update(v1.RelationshipUpdate_OPERATION_DELETE, shareRelationship(ref, RoleReader, user)),
 		update(v1.RelationshipUpdate_OPERATION_DELETE, shareRelationship(ref, RoleWriter, user)),
-	}, nil, "")
+	}, pre, "the artifact or your role changed concurrently; retry")
 }
 
 // SharedWith lists the users an artifact is shared with directly; the

@@ -20,10 +20,10 @@ const deleteBatch = 500
 // first stopped. An artifact registered while the deletion runs makes the
 // last step fail with CodeConflict rather than leave it orphaned.
 func (g *Graph) DeleteProject(ctx context.Context, actor User, project string) (Token, error) {
-	if _, err := g.authorize(ctx, actor, project, schema.ProjectDelete); err != nil {
+	pre, err := g.authorize(ctx, actor, project, schema.ProjectDelete)
+	if err != nil {
 		return "", err
 	}
-	var pre []*v1.Precondition
 	for _, kind := range schema.ArtifactTypes {
 		if err := g.deleteArtifactsOf(ctx, project, kind); err != nil {
 			return "", err
@@ -60,9 +60,15 @@ func (g *Graph) deleteArtifactsOf(ctx context.Context, project string, kind sche
 		}
 		for _, id := range ids {
 			ref := ArtifactRef{Kind: kind, ID: id}
+			// Only while it still belongs to this project: an artifact
+			// removed and registered elsewhere meanwhile is not ours.
 			if _, err := g.perms.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
-				RelationshipFilter: &v1.RelationshipFilter{ResourceType: string(kind), OptionalResourceId: id},
+				RelationshipFilter:    &v1.RelationshipFilter{ResourceType: string(kind), OptionalResourceId: id},
+				OptionalPreconditions: []*v1.Precondition{mustMatch(exactly(artifactLink(ref, project)))},
 			}); err != nil {
+				if ErrorCode(fromSpiceDB(ctx, err, "")) == CodeConflict {
+					continue
+				}
 				return fromSpiceDB(ctx, err, "")
 			}
 			if err := g.catalog.DeleteArtifact(ctx, ref); err != nil {

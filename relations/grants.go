@@ -17,19 +17,29 @@ import (
 // (the target's old role, the actor's own role, another admin), so a
 // concurrent change makes it fail with CodeConflict instead of slipping by.
 
-// authorize checks, fully consistently, that actor has every permission in
-// perms on project. A project actor cannot read is CodeNotFound; one actor
-// can read but not change is CodeForbidden. It returns preconditions that
-// pin the actor's own role, so losing it concurrently aborts the write.
+// authorize checks that actor has every permission in perms on project. A
+// project actor cannot read is CodeNotFound; one actor can read but not
+// change is CodeForbidden. The actor's role and the decision are read at
+// one revision, and the returned precondition pins that very role, so an
+// actor demoted or removed meanwhile makes the write fail instead of
+// acting with rights they no longer hold.
 func (g *Graph) authorize(ctx context.Context, actor User, project string, perms ...schema.Permission) ([]*v1.Precondition, error) {
 	if err := ValidateProjectName(project); err != nil {
+		return nil, err
+	}
+	role, ok, at, err := g.roleAt(ctx, project, actor)
+	if err != nil {
 		return nil, err
 	}
 	items := []CheckItem{{Subject: actor, Object: Object{schema.TypeProject, project}, Permission: schema.ProjectRead}}
 	for _, p := range perms {
 		items = append(items, CheckItem{Subject: actor, Object: Object{schema.TypeProject, project}, Permission: p})
 	}
-	answers, err := g.checkBulk(ctx, items, fullyConsistent())
+	consistency := fullyConsistent()
+	if at != nil {
+		consistency = &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: at}}
+	}
+	answers, err := g.checkBulk(ctx, items, consistency)
 	if err != nil {
 		return nil, err
 	}
@@ -41,9 +51,10 @@ func (g *Graph) authorize(ctx context.Context, actor User, project string, perms
 			return nil, errorf(CodeForbidden, "you need the %s permission on project %q", p, project)
 		}
 	}
-	role, ok, err := g.roleOf(ctx, project, actor)
-	if err != nil || !ok {
-		return nil, err
+	if !ok {
+		// Allowed without a role to pin: nothing could stop a concurrent
+		// revocation, so refuse rather than act unpinned.
+		return nil, errorf(CodeForbidden, "you hold no role in project %q", project)
 	}
 	return []*v1.Precondition{mustMatch(exactly(roleRelationship(project, role, actor)))}, nil
 }

@@ -91,9 +91,15 @@ func (g *Graph) Members(ctx context.Context, viewer User, project string, q Memb
 }
 
 // roleOf reads, fully consistently, the role user holds in project; ok is
-// false for a non-member. The relationship read is returned so a write can
-// require it to be unchanged.
+// false for a non-member.
 func (g *Graph) roleOf(ctx context.Context, project string, user User) (Role, bool, error) {
+	role, ok, _, err := g.roleAt(ctx, project, user)
+	return role, ok, err
+}
+
+// roleAt is roleOf plus the revision it was read at (nil when the user has
+// no relationship in the project).
+func (g *Graph) roleAt(ctx context.Context, project string, user User) (Role, bool, *v1.ZedToken, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
@@ -107,18 +113,20 @@ func (g *Graph) roleOf(ctx context.Context, project string, user User) (Role, bo
 		},
 	})
 	if err != nil {
-		return "", false, fromSpiceDB(ctx, err, "")
+		return "", false, nil, fromSpiceDB(ctx, err, "")
 	}
 	var best Role
+	var at *v1.ZedToken
 	found := false
 	for {
 		r, err := stream.Recv()
 		if errors.Is(err, io.EOF) {
-			return best, found, nil
+			return best, found, at, nil
 		}
 		if err != nil {
-			return "", false, fromSpiceDB(ctx, err, "")
+			return "", false, nil, fromSpiceDB(ctx, err, "")
 		}
+		at = r.GetReadAt()
 		role := Role(r.GetRelationship().GetRelation())
 		if role.rank() >= 0 && (!found || role.AtLeast(best)) {
 			best, found = role, true

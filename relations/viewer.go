@@ -73,13 +73,17 @@ func (g *Graph) CheckAs(ctx context.Context, viewer, subject User, object Object
 // projectOf returns the project an object belongs to: itself for a
 // project, its project relationship for an artifact.
 func (g *Graph) projectOf(ctx context.Context, object Object, t Token) (string, error) {
+	return g.projectOfAt(ctx, object, readConsistency(t))
+}
+
+func (g *Graph) projectOfAt(ctx context.Context, object Object, c *v1.Consistency) (string, error) {
 	if object.Type == schema.TypeProject {
 		return object.ID, nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-		Consistency: readConsistency(t),
+		Consistency: c,
 		RelationshipFilter: &v1.RelationshipFilter{
 			ResourceType: string(object.Type), OptionalResourceId: object.ID, OptionalRelation: string(schema.ArtifactProject),
 		},

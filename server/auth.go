@@ -72,6 +72,11 @@ func NewAuthenticatorCtx(ctx context.Context, cfg AuthConfig) (*Authenticator, e
 		}
 		a.secret, a.methods = cfg.Secret, []string{jwt.SigningMethodHS256.Alg()}
 		a.keys = func(*jwt.Token) (any, error) { return a.secret, nil }
+	case cfg.Issuer == "" && cfg.Audience == "":
+		// A key set is usually an identity provider's, shared by many
+		// applications: without an issuer or audience, a token meant for
+		// any of them would do.
+		return nil, errors.New("auth: with a JWKS, require an audience (--jwt-audience) or an issuer (--jwt-issuer)")
 	case cfg.JWKSFile != "":
 		raw, err := os.ReadFile(cfg.JWKSFile)
 		if err != nil {

@@ -67,7 +67,7 @@ func TestJWKS(t *testing.T) {
 	defer site.Close()
 
 	sign := func(method jwt.SigningMethod, kid string, key any) string {
-		tok := jwt.NewWithClaims(method, jwt.MapClaims{"sub": "alice", "exp": time.Now().Add(time.Hour).Unix()})
+		tok := jwt.NewWithClaims(method, jwt.MapClaims{"sub": "alice", "aud": "trellis", "exp": time.Now().Add(time.Hour).Unix()})
 		tok.Header["kid"] = kid
 		s, err := tok.SignedString(key)
 		if err != nil {
@@ -88,8 +88,8 @@ func TestJWKS(t *testing.T) {
 		{"HMAC with public bytes", sign(jwt.SigningMethodHS256, "rsa-1", pubDER), false},
 	}
 	for source, cfg := range map[string]server.AuthConfig{
-		"file": {JWKSFile: file},
-		"url":  {JWKSURL: site.URL},
+		"file": {JWKSFile: file, Audience: "trellis"},
+		"url":  {JWKSURL: site.URL, Audience: "trellis"},
 	} {
 		auth, err := server.NewAuthenticatorCtx(t.Context(), cfg)
 		if err != nil {
@@ -109,5 +109,8 @@ func TestJWKS(t *testing.T) {
 	}
 	if _, err := server.NewAuthenticator(server.AuthConfig{JWKSFile: file, Secret: []byte("0123456789abcdef0123456789abcdef")}); err == nil {
 		t.Error("two key sources were accepted")
+	}
+	if _, err := server.NewAuthenticator(server.AuthConfig{JWKSFile: file}); err == nil {
+		t.Error("a JWKS without audience or issuer was accepted")
 	}
 }

@@ -113,3 +113,42 @@ func exportBody(t *testing.T, path string) string {
 	sort.Strings(body)
 	return strings.Join(body, "\n")
 }
+
+// TestCheckAndLookupCommands asks a data directory, and a running
+// server's gRPC API, the same questions.
+func TestCheckAndLookupCommands(t *testing.T) {
+	data := t.TempDir()
+	base, stop := startServe(t, data)
+	alice := devToken(t, base, "alice")
+	graphql(t, base, alice, `mutation { createProject(input: {name: "orion"}) { consistencyToken } }`)
+	graphql(t, base, alice, `mutation { addMember(input: {project: "orion", user: "bob", role: READER}) { consistencyToken } }`)
+	graphql(t, base, alice, `mutation { registerArtifact(input: {project: "orion", kind: JOB, id: "o-1"}) { consistencyToken } }`)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	for args, want := range map[string]string{
+		"check job:o-1 read_logs user:bob":          "yes",
+		"check job:o-1 terminate user:bob":          "no",
+		"lookup resources project read user:bob":    "project:orion",
+		"lookup subjects project:orion write user":  "user:alice",
+		"lookup resources project read user:nobody": "",
+	} {
+		fields := strings.Fields(args)
+		cmdArgs := append(fields[:1:1], append([]string{}, fields[1:]...)...)
+		if fields[0] == "lookup" {
+			cmdArgs = append([]string{"lookup", fields[1], "--data", data}, fields[2:]...)
+		} else {
+			cmdArgs = append([]string{"check", "--data", data}, fields[1:]...)
+		}
+		out, err := run(t, cmdArgs...)
+		if err != nil {
+			t.Fatalf("%s: %v", args, err)
+		}
+		if strings.TrimSpace(out) != want {
+			t.Errorf("%s = %q, want %q", args, strings.TrimSpace(out), want)
+		}
+	}
+	if _, err := run(t, "check", "--data", data, "job", "read", "user:bob"); err == nil {
+		t.Error("a resource without an ID was accepted")
+	}
+}

@@ -27,6 +27,8 @@ func newApp() *cli.Command {
 		Commands: []*cli.Command{
 			serveCommand(),
 			schemaCommand(),
+			checkCommand(),
+			lookupCommand(),
 			exportCommand(),
 			importCommand(),
 			versionCommand(),

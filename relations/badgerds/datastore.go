@@ -263,7 +263,8 @@ func (ds *Datastore) OptimizedRevision(context.Context) (datastore.RevisionWithS
 	rev := ds.marks.headRev()
 	if q := ds.cfg.quantization.Nanoseconds(); q > 1 {
 		if bucket := uint64(time.Now().UnixNano() / q * q); bucket < rev {
-			rev = max(bucket, ds.schemaRev.Load())
+			// Never staler than one window, even if the clock stepped back.
+			rev = max(bucket, ds.schemaRev.Load(), rev-min(rev, uint64(q)))
 		}
 	}
 	hash, err := ds.schemaHashAt(rev)
@@ -316,11 +317,16 @@ func (ds *Datastore) RevisionFromString(s string) (datastore.Revision, error) {
 	return parseRevision(s)
 }
 
-// SnapshotReader implements datastore.ReadOnlyDatastore.
+// SnapshotReader implements datastore.ReadOnlyDatastore. A revision above
+// the head is refused: it can only come from a forged token, and reading
+// there could observe a commit halfway through being applied.
 func (ds *Datastore) SnapshotReader(r datastore.Revision) datastore.Reader {
 	rev, err := asRevision(r)
 	if err == nil {
 		err = ds.checkOpen()
+	}
+	if err == nil && uint64(rev) > ds.marks.headRev() {
+		err = datastore.NewInvalidRevisionErr(r, datastore.CouldNotDetermineRevision)
 	}
 	return &reader{ds: ds, rev: uint64(rev), err: err}
 }

@@ -2,6 +2,7 @@ package badgerds_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -276,5 +277,29 @@ func TestOptimizedRevisionSeesFreshSchema(t *testing.T) {
 	}
 	if _, _, err := ds.SnapshotReader(opt.Revision).LegacyReadNamespaceByName(t.Context(), "document"); err != nil {
 		t.Fatalf("schema missing at the optimized revision: %v", err)
+	}
+}
+
+// TestRefusesRevisionsAboveHead: a revision no commit has reached (which
+// only a forged token can name) is refused, not read.
+func TestRefusesRevisionsAboveHead(t *testing.T) {
+	ds, err := badgerds.New(t.Context(), "", badgerds.WithInMemory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	rev := mustWrite(t, ds, "document:d1#viewer@user:alice")
+	future, err := ds.RevisionFromString(fmt.Sprint(time.Now().Add(time.Hour).UnixNano()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ds.SnapshotReader(future).QueryRelationships(t.Context(), datastore.RelationshipsFilter{OptionalResourceType: "document"}); err == nil {
+		it, _ := ds.SnapshotReader(future).QueryRelationships(t.Context(), datastore.RelationshipsFilter{OptionalResourceType: "document"})
+		if _, err := datastore.IteratorToSlice(it); err == nil {
+			t.Fatal("read at a revision above the head")
+		}
+	}
+	if n := countRelationships(t, ds, rev); n != 1 {
+		t.Fatalf("at the written revision: %d", n)
 	}
 }
