@@ -59,9 +59,11 @@ func backoff(ctx context.Context, attempt int) error {
 }
 
 func (ds *Datastore) tryReadWrite(ctx context.Context, fn datastore.TxUserFunc, cfg *options.RWTOptions) (uint64, error) {
-	if err := ds.checkOpen(); err != nil {
+	leave, err := ds.enter()
+	if err != nil {
 		return 0, err
 	}
+	defer leave()
 	rwt := ds.beginReadWrite()
 	defer rwt.discard()
 	if cfg.SchemaHashPrecondition != "" {
@@ -165,9 +167,11 @@ func (ds *Datastore) noteSchemaChange(ts uint64) {
 // collector's): it conflicts like any other but has no change log entry.
 // Each unit fn reports changes the relationship count by perUnit.
 func (ds *Datastore) internalTx(perUnit int64, fn func(view, *keyRecorder) (int, error)) (int, error) {
-	if err := ds.checkOpen(); err != nil {
+	leave, err := ds.enter()
+	if err != nil {
 		return 0, err
 	}
+	defer leave()
 	rwt := ds.beginReadWrite()
 	defer rwt.discard()
 	var reads []keyRange
@@ -185,6 +189,11 @@ func (ds *Datastore) internalTx(perUnit int64, fn func(view, *keyRecorder) (int,
 // commitInternal writes outside of SpiceDB's transactions (identity, GC):
 // no reads to validate and no change log entry.
 func (ds *Datastore) commitInternal(fn func(*keyRecorder) error) (uint64, error) {
+	leave, err := ds.enter()
+	if err != nil {
+		return 0, err
+	}
+	defer leave()
 	txn := ds.db.NewTransactionAt(ds.marks.headRev(), true)
 	defer txn.Discard()
 	w := &keyRecorder{txn: txn}

@@ -25,9 +25,12 @@ type Datastore struct {
 	uniqueID string
 	dir      string
 
-	occ           occ
-	marks         watermark
-	closed        atomic.Bool
+	occ    occ
+	marks  watermark
+	closed atomic.Bool
+	// life is held (shared) by every operation while it uses Badger, and
+	// (exclusively) by Close, which so waits for them before closing it.
+	life          sync.RWMutex
 	relationships atomic.Int64 // stored relationships, for Statistics
 	// schemaRev is the newest revision that changed the schema: optimized
 	// reads never go back before it, or a schema written moments ago would
@@ -153,6 +156,14 @@ func (ds *Datastore) initIdentity() error {
 		if len(count) == 8 {
 			ds.relationships.Store(int64(binary.BigEndian.Uint64(count)))
 		}
+		watermark, err := getValue(txn, keyGCWatermark)
+		if err != nil {
+			return err
+		}
+		if len(watermark) == 8 {
+			ds.gc.discardedBelow.Store(binary.BigEndian.Uint64(watermark))
+			ds.db.SetDiscardTs(binary.BigEndian.Uint64(watermark))
+		}
 		return nil
 	}
 	ds.uniqueID = uuid.NewString()
@@ -200,12 +211,27 @@ func (ds *Datastore) checkOpen() error {
 	return nil
 }
 
-// Close stops garbage collection and closes Badger. It is safe to call twice.
+// enter admits an operation that uses Badger; the returned function ends
+// it. It fails once Close has begun.
+func (ds *Datastore) enter() (func(), error) {
+	ds.life.RLock()
+	if ds.closed.Load() {
+		ds.life.RUnlock()
+		return nil, errClosed
+	}
+	return ds.life.RUnlock, nil
+}
+
+// Close refuses new operations, stops garbage collection, waits for the
+// operations under way (commits finish and are acknowledged), wakes every
+// watcher, and closes Badger. It is safe to call twice.
 func (ds *Datastore) Close() error {
 	if ds.closed.Swap(true) {
 		return nil
 	}
 	ds.stopGC()
+	ds.life.Lock()
+	defer ds.life.Unlock()
 	ds.marks.close()
 	return ds.db.Close()
 }
@@ -275,6 +301,11 @@ func (ds *Datastore) OptimizedRevision(context.Context) (datastore.RevisionWithS
 }
 
 func (ds *Datastore) schemaHashAt(rev uint64) (string, error) {
+	leave, err := ds.enter()
+	if err != nil {
+		return "", err
+	}
+	defer leave()
 	txn := ds.db.NewTransactionAt(rev, false)
 	defer txn.Discard()
 	h, err := getValue(txn, keyHash)

@@ -89,14 +89,23 @@ func TestSurvivesKill9(t *testing.T) {
 				lines <- sc.Text()
 			}
 		}()
-		// Let it write for a random while, then kill it without warning.
-		deadline := time.After(time.Duration(20+rand.IntN(180)) * time.Millisecond)
+		// Once it writes, let it go on for a random while, then kill it
+		// without warning.
+		var deadline <-chan time.Time
+		startup := time.After(30 * time.Second)
 	read:
 		for {
 			select {
+			case <-startup:
+				if deadline == nil {
+					t.Fatalf("round %d: the writer acknowledged nothing in 30s", round)
+				}
 			case line, ok := <-lines:
 				if !ok {
 					break read
+				}
+				if deadline == nil {
+					deadline = time.After(time.Duration(rand.IntN(150)) * time.Millisecond)
 				}
 				fields := strings.Fields(line)
 				if len(fields) != 3 || fields[0] != "ack" {

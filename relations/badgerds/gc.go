@@ -2,6 +2,7 @@ package badgerds
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"sync"
 	"sync/atomic"
@@ -137,6 +138,17 @@ func (c collector) DeleteBeforeTx(ctx context.Context, r datastore.Revision) (da
 		return datastore.DeletionCounts{}, errors.New("badgerds: gc watermark is not a badger revision")
 	}
 	ds := c.ds
+	// Raise (and persist) the watermark before deleting anything, so a
+	// Watch or a read that starts meanwhile is refused instead of missing
+	// what is being deleted, and a restart still knows.
+	if uint64(rev) > ds.gc.discardedBelow.Load() {
+		if _, err := ds.commitInternal(func(w *keyRecorder) error {
+			return w.set(keyGCWatermark, binary.BigEndian.AppendUint64(nil, uint64(rev)))
+		}); err != nil {
+			return datastore.DeletionCounts{}, err
+		}
+		ds.gc.discardedBelow.Store(uint64(rev))
+	}
 	n, err := ds.deleteInBatches(ctx, keyRange{start: []byte{tagChangelog}, end: changelogKey(uint64(rev))}, 0,
 		func(key []byte) ([][]byte, error) { return [][]byte{key}, nil })
 	counts := datastore.DeletionCounts{Transactions: n}
@@ -144,10 +156,7 @@ func (c collector) DeleteBeforeTx(ctx context.Context, r datastore.Revision) (da
 		return counts, err
 	}
 	// Versions older than rev are no longer needed by any valid reader.
-	if uint64(rev) > ds.gc.discardedBelow.Load() {
-		ds.gc.discardedBelow.Store(uint64(rev))
-		ds.db.SetDiscardTs(uint64(rev))
-	}
+	ds.db.SetDiscardTs(uint64(rev))
 	for ctx.Err() == nil {
 		if err := ds.db.RunValueLogGC(0.5); err != nil {
 			break // badger.ErrNoRewrite: nothing worth rewriting

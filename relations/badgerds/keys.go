@@ -32,8 +32,11 @@ var (
 	// keyRelationshipCount holds the number of stored relationships,
 	// big-endian, as of the commit that wrote it.
 	keyRelationshipCount = []byte{tagMeta, 'n'}
-	keySchema            = []byte{tagSchema}
-	keyHash              = []byte{tagHash}
+	// keyGCWatermark holds the revision below which the collector may have
+	// removed versions and change log entries.
+	keyGCWatermark = []byte{tagMeta, 'g', 'c'}
+	keySchema      = []byte{tagSchema}
+	keyHash        = []byte{tagHash}
 )
 
 // formatVersion is written once per store; a store with another value, or a

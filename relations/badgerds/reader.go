@@ -36,11 +36,12 @@ func (r *reader) openView() (view, func(), error) {
 		v, done := r.within()
 		return v, done, nil
 	}
-	if err := r.ds.checkOpen(); err != nil {
+	leave, err := r.ds.enter()
+	if err != nil {
 		return view{}, nil, err
 	}
 	txn := r.ds.db.NewTransactionAt(r.rev, false)
-	return view{txn: txn}, txn.Discard, nil
+	return view{txn: txn}, func() { txn.Discard(); leave() }, nil
 }
 
 func (r *reader) clock() time.Time {

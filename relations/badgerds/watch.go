@@ -79,10 +79,20 @@ func (w watcher) run(ctx context.Context, cursor uint64) error {
 
 // emit sends the changes committed in (from, to].
 func (w watcher) emit(ctx context.Context, from, to uint64) error {
+	leave, err := w.ds.enter()
+	if err != nil {
+		return err
+	}
+	defer leave()
+	if from < w.ds.gc.discardedBelow.Load() {
+		// The collector passed this watcher: what it would read next may
+		// be gone. Better an error than a silent gap.
+		return datastore.NewInvalidRevisionErr(revision(from), datastore.RevisionStale)
+	}
 	txn := w.ds.db.NewTransactionAt(to, false)
 	defer txn.Discard()
 	var entries []datastore.RevisionChanges
-	err := view{txn: txn}.scan(keyRange{start: changelogKey(from + 1), end: changelogKey(to + 1)}, false,
+	err = view{txn: txn}.scan(keyRange{start: changelogKey(from + 1), end: changelogKey(to + 1)}, false,
 		func(key, val []byte, _ uint64) (bool, error) {
 			rc, err := decodeChanges(revision(decodeChangelogKey(key)), val)
 			entries = append(entries, rc)
