@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"sort"
@@ -150,5 +152,54 @@ func TestCheckAndLookupCommands(t *testing.T) {
 	}
 	if _, err := run(t, "check", "--data", data, "job", "read", "user:bob"); err == nil {
 		t.Error("a resource without an ID was accepted")
+	}
+}
+
+// TestCheckAgainstRunningServer asks a running server over its SpiceDB
+// gRPC API, with and without the right key.
+func TestCheckAgainstRunningServer(t *testing.T) {
+	data := t.TempDir()
+	keyFile := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(keyFile, []byte("first-key\nservice-key\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	grpcAddr := ln.Addr().String()
+	_ = ln.Close()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	baseCh, errc := make(chan string, 1), make(chan error, 1)
+	go func() {
+		errc <- serve(ctx, serveConfig{
+			addr: "127.0.0.1:0", data: data, dev: true, userClaim: "sub",
+			grpcAddr: grpcAddr, grpcKeyFile: keyFile,
+			listening: func(base string) { baseCh <- base },
+		})
+	}()
+	var base string
+	select {
+	case base = <-baseCh:
+	case err := <-errc:
+		cancel()
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		if err := <-errc; err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	}()
+	alice := devToken(t, base, "alice")
+	graphql(t, base, alice, `mutation { createProject(input: {name: "nova"}) { consistencyToken } }`)
+
+	out, err := run(t, "check", "--endpoint", grpcAddr, "--token", "service-key", "project:nova", "delete", "user:alice")
+	if err != nil || strings.TrimSpace(out) != "yes" {
+		t.Fatalf("check over gRPC: %q, %v", out, err)
+	}
+	if _, err := run(t, "check", "--endpoint", grpcAddr, "--token", "wrong-key", "project:nova", "delete", "user:alice"); err == nil {
+		t.Fatal("a wrong key was accepted")
 	}
 }

@@ -2,6 +2,7 @@ package embedded_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -14,6 +15,7 @@ import (
 	"github.com/authzed/grpcutil"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
@@ -212,5 +214,40 @@ func TestTCPNeedsAKey(t *testing.T) {
 	defer ds.Close()
 	if _, err := embedded.Start(t.Context(), embedded.Config{Datastore: ds, GRPCAddress: freeAddr(t)}); err == nil {
 		t.Fatal("started a keyless TCP listener")
+	}
+}
+
+// TestSpiceDBAPIOverTLS: with a certificate, the gRPC listener speaks TLS
+// and refuses plaintext.
+func TestSpiceDBAPIOverTLS(t *testing.T) {
+	ds, err := relationstest.NewDatastore(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	certFile, keyFile, pool := relationstest.SelfSignedCert(t)
+	addr := freeAddr(t)
+	e, err := embedded.Start(t.Context(), embedded.Config{Datastore: ds, PresharedKeys: []string{"k"}, GRPCAddress: addr, TLSCertFile: certFile, TLSKeyFile: keyFile})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = e.Close(ctx)
+	}()
+	secure, err := authzed.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(&tls.Config{RootCAs: pool})), grpcutil.WithBearerToken("k"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer secure.Close()
+	if _, err := secure.WriteSchema(t.Context(), &v1.WriteSchemaRequest{Schema: schema.Text}); err != nil {
+		t.Fatalf("over TLS: %v", err)
+	}
+	plain := dial(t, addr, grpcutil.WithInsecureBearerToken("k"))
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Second)
+	defer cancel()
+	if _, err := plain.ReadSchema(ctx, &v1.ReadSchemaRequest{}); err == nil {
+		t.Fatal("plaintext was accepted by a TLS listener")
 	}
 }
