@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc"
 
@@ -64,16 +63,7 @@ func TestProjectPageCostsConstantCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.Listen("127.0.0.1:0", h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	srv := listen(t, h)
 	alice := userClient(t, "http://"+srv.Addr()+"/graphql", auth, "alice")
 	aliceUser := relationstest.MustUser(t, "alice")
 	for i := range 120 {

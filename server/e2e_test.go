@@ -86,7 +86,14 @@ func startServer(t *testing.T) (url string, auth *server.Authenticator) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := server.Listen("127.0.0.1:0", h)
+	srv := listen(t, h)
+	return "http://" + srv.Addr() + "/graphql", auth
+}
+
+// listen serves h on a free loopback port until the test ends.
+func listen(t *testing.T, h http.Handler, opts ...server.ListenOption) *server.HTTPServer {
+	t.Helper()
+	srv, err := server.Listen("127.0.0.1:0", h, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +103,7 @@ func startServer(t *testing.T) (url string, auth *server.Authenticator) {
 		defer cancel()
 		_ = srv.Shutdown(ctx)
 	})
-	return "http://" + srv.Addr() + "/graphql", auth
+	return srv
 }
 
 func userClient(t *testing.T, url string, auth *server.Authenticator, name string) client {

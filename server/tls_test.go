@@ -1,12 +1,10 @@
 package server_test
 
 import (
-	"context"
 	"crypto/tls"
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/seed-6461fa00/trellis/relations/relationstest"
 	"github.com/seed-6461fa00/trellis/server"
@@ -25,16 +23,7 @@ func TestHTTPSAndCORS(t *testing.T) {
 		t.Fatal(err)
 	}
 	certFile, keyFile, pool := relationstest.SelfSignedCert(t)
-	srv, err := server.Listen("127.0.0.1:0", h, server.WithTLS(certFile, keyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve() }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	})
+	srv := listen(t, h, server.WithTLS(certFile, keyFile))
 	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true}}
 	base := "https://" + srv.Addr()
 
