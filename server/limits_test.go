@@ -6,6 +6,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/seed-6461fa00/trellis/graph"
+	"github.com/seed-6461fa00/trellis/relations/relationstest"
+	"github.com/seed-6461fa00/trellis/server"
 )
 
 // TestRequestLimits: deep, complex, oversized and GET-mutation requests are
@@ -71,4 +75,24 @@ func TestRequestLimits(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/graphql-response+json") {
 		t.Fatalf("parse error: status %d, content type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+}
+
+// TestIntrospectionSwitch: with introspection off, the schema cannot be
+// read, and ordinary queries still run.
+func TestIntrospectionSwitch(t *testing.T) {
+	env := relationstest.Open(t)
+	auth, err := server.NewAuthenticator(server.AuthConfig{Secret: []byte(strings.Repeat("s", 32))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := server.NewHandler(env.Graph, server.Options{Auth: auth, GraphQL: graph.Options{DisableIntrospection: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := listen(t, h)
+	alice := userClient(t, "http://"+srv.Addr()+"/graphql", auth, "alice")
+	if r := alice.do(`{ __schema { types { name } } }`, nil); len(r.Errors) == 0 {
+		t.Fatal("introspection answered while switched off")
+	}
+	alice.ok(`{ viewer { id } }`, nil)
 }

@@ -40,6 +40,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "jwt-user-claim", Value: "sub", Usage: "claim that names the user", Sources: cli.EnvVars("TRELLIS_JWT_USER_CLAIM")},
 			&cli.StringFlag{Name: "tls-cert", Usage: "TLS certificate file for HTTPS (and HTTP/2)", Sources: cli.EnvVars("TRELLIS_TLS_CERT")},
 			&cli.StringFlag{Name: "tls-key", Usage: "TLS key file for HTTPS", Sources: cli.EnvVars("TRELLIS_TLS_KEY")},
+			&cli.BoolFlag{Name: "no-introspection", Usage: "refuse GraphQL schema introspection", Sources: cli.EnvVars("TRELLIS_NO_INTROSPECTION")},
 			&cli.StringSliceFlag{Name: "cors-origin", Usage: "browser origin allowed to call /graphql cross-site (repeatable)", Sources: cli.EnvVars("TRELLIS_CORS_ORIGINS")},
 			&cli.StringFlag{Name: "grpc-addr", Value: "127.0.0.1:50051", Usage: "listen address of the SpiceDB v1 gRPC API for services (empty: off)", Sources: cli.EnvVars("TRELLIS_GRPC_ADDR")},
 			&cli.StringFlag{Name: "grpc-preshared-key-file", Usage: "file with the preshared keys services present to the gRPC API, one per line; without one the gRPC API is off (--dev makes one)", Sources: cli.EnvVars("TRELLIS_GRPC_PRESHARED_KEY_FILE")},
@@ -55,6 +56,7 @@ func serveCommand() *cli.Command {
 				grpcAddr: cmd.String("grpc-addr"), grpcKeyFile: cmd.String("grpc-preshared-key-file"),
 				grpcCert: cmd.String("grpc-tls-cert"), grpcKey: cmd.String("grpc-tls-key"),
 				tlsCert: cmd.String("tls-cert"), tlsKey: cmd.String("tls-key"), corsOrigins: cmd.StringSlice("cors-origin"),
+				noIntrospection: cmd.Bool("no-introspection"),
 			})
 		},
 	}
@@ -65,7 +67,7 @@ type serveConfig struct {
 	grpcAddr, grpcKeyFile, grpcCert, grpcKey            string
 	tlsCert, tlsKey, jwksFile, jwksURL                  string
 	corsOrigins                                         []string
-	dev                                                 bool
+	dev, noIntrospection                                bool
 	// listening, if set, is told the HTTP base URL once requests are served.
 	listening func(base string)
 }
@@ -104,6 +106,7 @@ func serve(ctx context.Context, cfg serveConfig) error {
 	}()
 
 	opts := server.Options{Auth: auth, Ready: stack.Ready, CORSOrigins: cfg.corsOrigins}
+	opts.GraphQL.DisableIntrospection = cfg.noIntrospection
 	if cfg.dev {
 		if opts.DevToken, err = auth.Mint(devUser, 24*time.Hour); err != nil {
 			return err
