@@ -43,11 +43,7 @@ func (r *artifactResolver) CreatedBy(ctx context.Context, obj *relations.Artifac
 
 // ViewerPermissions is the resolver for the viewerPermissions field.
 func (r *artifactResolver) ViewerPermissions(ctx context.Context, obj *relations.Artifact) ([]string, error) {
-	u, err := viewer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	perms, err := r.Graph.ArtifactPermissions(ctx, u, relations.ArtifactRef{Kind: obj.Kind, ID: obj.ID}, consistency(ctx, nil, obj.ReadAt))
+	perms, err := artifactPermissions(ctx, r.Graph, obj)
 	out := make([]string, len(perms))
 	for i, p := range perms {
 		out[i] = string(p)
@@ -142,6 +138,7 @@ func (r *projectResolver) Artifacts(ctx context.Context, obj *relations.Project,
 	if err != nil {
 		return nil, err
 	}
+	primeArtifacts(ctx, page.Items)
 	conn := &model.ArtifactConnection{PageInfo: pageInfo(page.HasNext, page.Cursors)}
 	for i := range page.Items {
 		conn.Edges = append(conn.Edges, &model.ArtifactEdge{Cursor: page.Cursors[i], Node: &page.Items[i]})

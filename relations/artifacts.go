@@ -324,26 +324,33 @@ func (g *Graph) SharedWith(ctx context.Context, viewer User, ref ArtifactRef, t 
 	return shares, nil
 }
 
-// ArtifactPermissions returns the permissions of the artifact's kind the
-// viewer holds on it, with one bulk check.
-func (g *Graph) ArtifactPermissions(ctx context.Context, viewer User, ref ArtifactRef, t Token) ([]schema.Permission, error) {
-	if err := ref.validate(); err != nil {
-		return nil, err
-	}
-	perms := schema.Permissions[ref.Kind]
-	items := make([]CheckItem, len(perms))
-	for i, p := range perms {
-		items[i] = CheckItem{Subject: viewer, Object: ref.object(), Permission: p}
+// ArtifactPermissions returns, for each artifact, the permissions of its
+// kind the viewer holds on it, with one bulk check for all of them.
+func (g *Graph) ArtifactPermissions(ctx context.Context, viewer User, refs []ArtifactRef, t Token) (map[ArtifactRef][]schema.Permission, error) {
+	var items []CheckItem
+	for _, ref := range refs {
+		if err := ref.validate(); err != nil {
+			return nil, err
+		}
+		for _, p := range schema.Permissions[ref.Kind] {
+			items = append(items, CheckItem{Subject: viewer, Object: ref.object(), Permission: p})
+		}
 	}
 	answers, err := g.CheckBulk(ctx, items, t)
 	if err != nil {
 		return nil, err
 	}
-	var out []schema.Permission
-	for i, p := range perms {
-		if answers[i] {
-			out = append(out, p)
+	out := make(map[ArtifactRef][]schema.Permission, len(refs))
+	i := 0
+	for _, ref := range refs {
+		perms := []schema.Permission{}
+		for _, p := range schema.Permissions[ref.Kind] {
+			if answers[i] {
+				perms = append(perms, p)
+			}
+			i++
 		}
+		out[ref] = perms
 	}
 	return out, nil
 }

@@ -101,3 +101,45 @@ func TestProjectPageCostsConstantCalls(t *testing.T) {
 		t.Fatalf("a page costs %v, want one LookupResources and one CheckBulkPermissions", first)
 	}
 }
+
+// TestArtifactPageCostsConstantCalls: an artifacts page with
+// viewerPermissions costs the same SpiceDB calls for 5 artifacts as for 60.
+func TestArtifactPageCostsConstantCalls(t *testing.T) {
+	counter := &countingConn{calls: map[string]int{}}
+	env := relationstest.Open(t, func(c grpc.ClientConnInterface) grpc.ClientConnInterface {
+		counter.ClientConnInterface = c
+		return counter
+	})
+	auth, err := server.NewAuthenticator(server.AuthConfig{Secret: []byte(strings.Repeat("s", 32))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := server.NewHandler(env.Graph, server.Options{Auth: auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := listen(t, h)
+	alice := userClient(t, "http://"+srv.Addr()+"/graphql", auth, "alice")
+	aliceUser := relationstest.MustUser(t, "alice")
+	if _, _, err := env.Graph.CreateProject(t.Context(), aliceUser, relations.NewProject{Name: "jobs"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 60 {
+		if _, _, err := env.Graph.RegisterArtifact(t.Context(), aliceUser, "jobs", relations.ArtifactRef{Kind: "job", ID: fmt.Sprintf("j-%02d", i)}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const page = `query($n: Int) { project(name: "jobs") { artifacts(kind: JOB, first: $n) { edges { node { id viewerPermissions } } } } }`
+	var first map[string]int
+	for _, n := range []int{5, 60} {
+		counter.take()
+		alice.ok(page, map[string]any{"n": n})
+		calls := counter.take()
+		t.Logf("page of %d: %v", n, calls)
+		if first == nil {
+			first = calls
+		} else if !maps.Equal(calls, first) {
+			t.Fatalf("page of %d made %v calls; page of 5 made %v", n, calls, first)
+		}
+	}
+}
