@@ -65,5 +65,6 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 	}
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
-	return withLoaders(g, srv)
+	srv.AroundOperations(withLoaders(g))
+	return srv
 }

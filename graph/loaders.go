@@ -2,9 +2,9 @@ package graph
 
 import (
 	"context"
-	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/vikstrous/dataloadgen"
 
 	"github.com/seed-6461fa00/trellis/relations"
@@ -133,12 +133,12 @@ func fetchAccess(ctx context.Context, g *relations.Graph, keys []accessKey) ([]r
 	return out, errs
 }
 
-// withLoaders gives every request its own loaders: their cache must not
-// outlive the request or cross viewers.
-func withLoaders(g *relations.Graph, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), loadersKey{}, newLoaders(g))))
-	})
+// withLoaders gives every operation its own loaders: their cache must not
+// outlive the operation (a WebSocket connection runs many) or cross viewers.
+func withLoaders(g *relations.Graph) graphql.OperationMiddleware {
+	return func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		return next(context.WithValue(ctx, loadersKey{}, newLoaders(g)))
+	}
 }
 
 // projectAccess loads the viewer's access to a project, batched with the

@@ -116,3 +116,34 @@ func TestSubscriptionsEndToEnd(t *testing.T) {
 		t.Fatal("a connection without a token was acknowledged")
 	}
 }
+
+// TestQueriesOverOneWebSocketAreNotCached: every operation on a
+// connection gets fresh loaders, so a role change between two queries on
+// the same WebSocket shows in the second.
+func TestQueriesOverOneWebSocketAreNotCached(t *testing.T) {
+	url, auth := startServer(t)
+	alice := userClient(t, url, auth, "alice")
+	bob := userClient(t, url, auth, "bob")
+	alice.ok(`mutation { createProject(input: {name: "ws"}) { consistencyToken } }`, nil)
+	alice.ok(`mutation { addMember(input: {project: "ws", user: "bob", role: READER}) { consistencyToken } }`, nil)
+
+	conn := subscribe(t, url, bob.token, `{ project(name: "ws") { viewerRole } }`)
+	m, ok := read(t, conn, 10*time.Second)
+	if !ok || !strings.Contains(string(m.Payload), `"viewerRole":"READER"`) {
+		t.Fatalf("first query: %+v %s", m, m.Payload)
+	}
+	if m, ok = read(t, conn, 10*time.Second); !ok || m.Type != "complete" {
+		t.Fatalf("first query did not complete: %+v", m)
+	}
+	alice.ok(`mutation { changeMemberRole(input: {project: "ws", user: "bob", role: WRITER}) { consistencyToken } }`, nil)
+	payload, _ := json.Marshal(map[string]any{"query": `{ project(name: "ws") { viewerRole } }`})
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if err := wsjson.Write(ctx, conn, wsMessage{ID: "2", Type: "subscribe", Payload: payload}); err != nil {
+		t.Fatal(err)
+	}
+	m, ok = read(t, conn, 10*time.Second)
+	if !ok || !strings.Contains(string(m.Payload), `"viewerRole":"WRITER"`) {
+		t.Fatalf("second query on the same connection: %+v %s", m, m.Payload)
+	}
+}
