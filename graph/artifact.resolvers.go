@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed-6461fa00/trellis/graph/model"
 	"github.com/seed-6461fa00/trellis/relations"
+	"github.com/seed-6461fa00/trellis/schema"
 )
 
 // Kind is the resolver for the kind field.
@@ -19,17 +20,21 @@ func (r *artifactResolver) Kind(ctx context.Context, obj *relations.Artifact) (m
 
 // Project is the resolver for the project field.
 func (r *artifactResolver) Project(ctx context.Context, obj *relations.Artifact) (*relations.Project, error) {
-	u, err := viewer(ctx)
+	// The access check joins the operation's batch: a page of artifacts
+	// asking for their projects costs one bulk check.
+	p := relations.Project{ProjectInfo: relations.ProjectInfo{Name: obj.Project}, ReadAt: obj.ReadAt}
+	access, err := projectAccess(ctx, &p)
 	if err != nil {
 		return nil, err
 	}
-	p, err := r.Graph.Project(ctx, u, obj.Project, obj.ReadAt)
-	if relations.ErrorCode(err) == relations.CodeNotFound {
+	if !access.Can(schema.ProjectRead) {
 		return nil, nil // shared with the viewer, but the project is not theirs to see
 	}
+	p, err = r.Graph.ProjectMetadata(ctx, obj.Project)
 	if err != nil {
 		return nil, err
 	}
+	p.ReadAt = obj.ReadAt
 	return &p, nil
 }
 
@@ -43,7 +48,7 @@ func (r *artifactResolver) CreatedBy(ctx context.Context, obj *relations.Artifac
 
 // ViewerPermissions is the resolver for the viewerPermissions field.
 func (r *artifactResolver) ViewerPermissions(ctx context.Context, obj *relations.Artifact) ([]string, error) {
-	perms, err := artifactPermissions(ctx, r.Graph, obj)
+	perms, err := artifactPermissions(ctx, obj)
 	out := make([]string, len(perms))
 	for i, p := range perms {
 		out[i] = string(p)

@@ -11,26 +11,20 @@ import (
 	"github.com/seed-6461fa00/trellis/schema"
 )
 
-// Per-request loaders batch what the fields of a list ask for, so a page of
-// projects costs one bulk check, not one per project.
+// Per-operation loaders batch what the fields of a list ask for, so a page
+// of projects or artifacts costs one bulk check, not one per item.
 
 type loadersKey struct{}
 
-// accessKey names one project's access, read at one consistency.
-type accessKey struct {
-	project string
-	token   relations.Token
-}
-
-// artifactKey names one artifact's permissions, read at one consistency.
-type artifactKey struct {
-	ref   relations.ArtifactRef
+// tokened is a loader key read at one consistency token.
+type tokened[K comparable] struct {
+	key   K
 	token relations.Token
 }
 
 type loaders struct {
-	access    *dataloadgen.Loader[accessKey, relations.Access]
-	artifacts *dataloadgen.Loader[artifactKey, []schema.Permission]
+	access    *dataloadgen.Loader[tokened[string], relations.Access]
+	artifacts *dataloadgen.Loader[tokened[relations.ArtifactRef], []schema.Permission]
 }
 
 // batchWait is how long a loader collects keys before it fetches: long
@@ -38,99 +32,42 @@ type loaders struct {
 const batchWait = 2 * time.Millisecond
 
 func newLoaders(g *relations.Graph) *loaders {
+	opts := []dataloadgen.Option{dataloadgen.WithWait(batchWait), dataloadgen.WithBatchCapacity(relations.MaxPageSize * 2)}
 	return &loaders{
-		access: dataloadgen.NewLoader(func(ctx context.Context, keys []accessKey) ([]relations.Access, []error) {
-			return fetchAccess(ctx, g, keys)
-		}, dataloadgen.WithWait(batchWait), dataloadgen.WithBatchCapacity(relations.MaxPageSize*2)),
-		artifacts: dataloadgen.NewLoader(func(ctx context.Context, keys []artifactKey) ([][]schema.Permission, []error) {
-			return fetchArtifactPermissions(ctx, g, keys)
-		}, dataloadgen.WithWait(batchWait), dataloadgen.WithBatchCapacity(relations.MaxPageSize*2)),
+		access:    dataloadgen.NewLoader(batchByToken(g.AccessTo), opts...),
+		artifacts: dataloadgen.NewLoader(batchByToken(g.ArtifactPermissions), opts...),
 	}
 }
 
-// fetchArtifactPermissions answers a batch with one bulk check per
-// consistency token.
-func fetchArtifactPermissions(ctx context.Context, g *relations.Graph, keys []artifactKey) ([][]schema.Permission, []error) {
-	out := make([][]schema.Permission, len(keys))
-	errs := make([]error, len(keys))
-	u, err := viewer(ctx)
-	if err != nil {
-		for i := range errs {
-			errs[i] = err
+// batchByToken turns a bulk lookup for the viewer into a loader's fetch:
+// one call per consistency token in the batch (a page shares one).
+func batchByToken[K comparable, V any](fetch func(context.Context, relations.User, []K, relations.Token) (map[K]V, error)) func(context.Context, []tokened[K]) ([]V, []error) {
+	return func(ctx context.Context, keys []tokened[K]) ([]V, []error) {
+		out := make([]V, len(keys))
+		errs := make([]error, len(keys))
+		u, err := viewer(ctx)
+		if err != nil {
+			for i := range errs {
+				errs[i] = err
+			}
+			return out, errs
+		}
+		byToken := map[relations.Token][]int{}
+		for i, k := range keys {
+			byToken[k.token] = append(byToken[k.token], i)
+		}
+		for token, idx := range byToken {
+			batch := make([]K, len(idx))
+			for j, i := range idx {
+				batch[j] = keys[i].key
+			}
+			values, err := fetch(ctx, u, batch, token)
+			for _, i := range idx {
+				out[i], errs[i] = values[keys[i].key], err
+			}
 		}
 		return out, errs
 	}
-	byToken := map[relations.Token][]int{}
-	for i, k := range keys {
-		byToken[k.token] = append(byToken[k.token], i)
-	}
-	for token, idx := range byToken {
-		refs := make([]relations.ArtifactRef, len(idx))
-		for j, i := range idx {
-			refs[j] = keys[i].ref
-		}
-		perms, err := g.ArtifactPermissions(ctx, u, refs, token)
-		for _, i := range idx {
-			out[i], errs[i] = perms[keys[i].ref], err
-		}
-	}
-	return out, errs
-}
-
-// artifactPermissions loads the viewer's permissions on an artifact,
-// batched with the rest of the request's artifacts.
-func artifactPermissions(ctx context.Context, g *relations.Graph, a *relations.Artifact) ([]schema.Permission, error) {
-	key := artifactKey{ref: relations.ArtifactRef{Kind: a.Kind, ID: a.ID}, token: consistency(ctx, nil, a.ReadAt)}
-	if l, ok := ctx.Value(loadersKey{}).(*loaders); ok {
-		return l.artifacts.Load(ctx, key)
-	}
-	u, err := viewer(ctx)
-	if err != nil {
-		return nil, err
-	}
-	perms, err := g.ArtifactPermissions(ctx, u, []relations.ArtifactRef{key.ref}, key.token)
-	return perms[key.ref], err
-}
-
-// primeArtifacts queues a page's artifacts in one batch up front.
-func primeArtifacts(ctx context.Context, artifacts []relations.Artifact) {
-	l, ok := ctx.Value(loadersKey{}).(*loaders)
-	if !ok {
-		return
-	}
-	for i := range artifacts {
-		a := &artifacts[i]
-		l.artifacts.LoadThunk(ctx, artifactKey{ref: relations.ArtifactRef{Kind: a.Kind, ID: a.ID}, token: consistency(ctx, nil, a.ReadAt)})
-	}
-}
-
-// fetchAccess answers a batch with one AccessTo call per consistency
-// token (a page shares one).
-func fetchAccess(ctx context.Context, g *relations.Graph, keys []accessKey) ([]relations.Access, []error) {
-	out := make([]relations.Access, len(keys))
-	errs := make([]error, len(keys))
-	u, err := viewer(ctx)
-	if err != nil {
-		for i := range errs {
-			errs[i] = err
-		}
-		return out, errs
-	}
-	byToken := map[relations.Token][]int{}
-	for i, k := range keys {
-		byToken[k.token] = append(byToken[k.token], i)
-	}
-	for token, idx := range byToken {
-		names := make([]string, len(idx))
-		for j, i := range idx {
-			names[j] = keys[i].project
-		}
-		access, err := g.AccessTo(ctx, u, names, token)
-		for _, i := range idx {
-			out[i], errs[i] = access[keys[i].project], err
-		}
-	}
-	return out, errs
 }
 
 // withLoaders gives every operation its own loaders: their cache must not
@@ -141,29 +78,39 @@ func withLoaders(g *relations.Graph) graphql.OperationMiddleware {
 	}
 }
 
+func loadersOf(ctx context.Context) *loaders { return ctx.Value(loadersKey{}).(*loaders) }
+
+func accessKey(ctx context.Context, p *relations.Project) tokened[string] {
+	return tokened[string]{key: p.Name, token: consistency(ctx, nil, p.ReadAt)}
+}
+
+func artifactKey(ctx context.Context, a *relations.Artifact) tokened[relations.ArtifactRef] {
+	return tokened[relations.ArtifactRef]{key: relations.ArtifactRef{Kind: a.Kind, ID: a.ID}, token: consistency(ctx, nil, a.ReadAt)}
+}
+
 // projectAccess loads the viewer's access to a project, batched with the
-// rest of the request's projects.
-func projectAccess(ctx context.Context, g *relations.Graph, p *relations.Project) (relations.Access, error) {
-	token := consistency(ctx, nil, p.ReadAt)
-	if l, ok := ctx.Value(loadersKey{}).(*loaders); ok {
-		return l.access.Load(ctx, accessKey{project: p.Name, token: token})
-	}
-	u, err := viewer(ctx)
-	if err != nil {
-		return relations.Access{}, err
-	}
-	access, err := g.AccessTo(ctx, u, []string{p.Name}, token)
-	return access[p.Name], err
+// rest of the operation's projects.
+func projectAccess(ctx context.Context, p *relations.Project) (relations.Access, error) {
+	return loadersOf(ctx).access.Load(ctx, accessKey(ctx, p))
+}
+
+// artifactPermissions loads the viewer's permissions on an artifact,
+// batched with the rest of the operation's artifacts.
+func artifactPermissions(ctx context.Context, a *relations.Artifact) ([]schema.Permission, error) {
+	return loadersOf(ctx).artifacts.Load(ctx, artifactKey(ctx, a))
 }
 
 // primeAccess queues a page's projects in one batch up front, so the page's
 // fields share one bulk check however the scheduler interleaves them.
 func primeAccess(ctx context.Context, projects []relations.Project) {
-	l, ok := ctx.Value(loadersKey{}).(*loaders)
-	if !ok {
-		return
-	}
 	for i := range projects {
-		l.access.LoadThunk(ctx, accessKey{project: projects[i].Name, token: consistency(ctx, nil, projects[i].ReadAt)})
+		loadersOf(ctx).access.LoadThunk(ctx, accessKey(ctx, &projects[i]))
+	}
+}
+
+// primeArtifacts does the same for a page of artifacts.
+func primeArtifacts(ctx context.Context, artifacts []relations.Artifact) {
+	for i := range artifacts {
+		loadersOf(ctx).artifacts.LoadThunk(ctx, artifactKey(ctx, &artifacts[i]))
 	}
 }

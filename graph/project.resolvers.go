@@ -50,7 +50,7 @@ func (r *projectResolver) CreatedBy(ctx context.Context, obj *relations.Project)
 
 // ViewerRole is the resolver for the viewerRole field.
 func (r *projectResolver) ViewerRole(ctx context.Context, obj *relations.Project) (*model.Role, error) {
-	a, err := projectAccess(ctx, r.Graph, obj)
+	a, err := projectAccess(ctx, obj)
 	if err != nil || !a.HasRole {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func (r *projectResolver) ViewerRole(ctx context.Context, obj *relations.Project
 
 // ViewerPermissions is the resolver for the viewerPermissions field.
 func (r *projectResolver) ViewerPermissions(ctx context.Context, obj *relations.Project) ([]model.ProjectPermission, error) {
-	a, err := projectAccess(ctx, r.Graph, obj)
+	a, err := projectAccess(ctx, obj)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +73,7 @@ func (r *projectResolver) ViewerPermissions(ctx context.Context, obj *relations.
 
 // Can is the resolver for the can field.
 func (r *projectResolver) Can(ctx context.Context, obj *relations.Project, permission model.ProjectPermission) (bool, error) {
-	a, err := projectAccess(ctx, r.Graph, obj)
+	a, err := projectAccess(ctx, obj)
 	if err != nil {
 		return false, err
 	}

@@ -125,7 +125,7 @@ func (g *Graph) UpdateProject(ctx context.Context, actor User, project string, u
 	if err != nil {
 		return Project{}, "", err
 	}
-	p, err := g.projectInfo(ctx, project)
+	p, err := g.ProjectMetadata(ctx, project)
 	if err != nil {
 		return Project{}, "", err
 	}

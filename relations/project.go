@@ -112,7 +112,7 @@ func (g *Graph) Project(ctx context.Context, viewer User, name string, t Token) 
 	if !ok {
 		return Project{}, notFoundProject(name)
 	}
-	p, err := g.projectInfo(ctx, name)
+	p, err := g.ProjectMetadata(ctx, name)
 	p.ReadAt = t
 	return p, err
 }
@@ -121,9 +121,10 @@ func notFoundProject(name string) error {
 	return errorf(CodeNotFound, "project %q not found", name)
 }
 
-// projectInfo returns the metadata of a project known to exist; a project
-// whose metadata was never stored still has its name.
-func (g *Graph) projectInfo(ctx context.Context, name string) (Project, error) {
+// ProjectMetadata returns a project's metadata without checking access:
+// for callers that already know the viewer may read it (a batched access
+// check, say). A project whose metadata was never stored still has its name.
+func (g *Graph) ProjectMetadata(ctx context.Context, name string) (Project, error) {
 	infos, err := g.catalog.Projects(ctx, []string{name})
 	if err != nil {
 		return Project{}, &Error{Code: CodeUnavailable, Message: "could not read project metadata", Err: err}

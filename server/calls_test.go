@@ -129,7 +129,7 @@ func TestArtifactPageCostsConstantCalls(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	const page = `query($n: Int) { project(name: "jobs") { artifacts(kind: JOB, first: $n) { edges { node { id viewerPermissions } } } } }`
+	const page = `query($n: Int) { project(name: "jobs") { artifacts(kind: JOB, first: $n) { edges { node { id viewerPermissions project { name } } } } } }`
 	var first map[string]int
 	for _, n := range []int{5, 60} {
 		counter.take()
