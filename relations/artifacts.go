@@ -166,22 +166,13 @@ func (g *Graph) Artifacts(ctx context.Context, viewer User, project string, kind
 		return Page[Artifact]{}, fromSpiceDB(ctx, err, "")
 	}
 	var page Page[Artifact]
-	var refs []ArtifactRef
-	for {
-		r, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return Page[Artifact]{}, fromSpiceDB(ctx, err, "")
-		}
-		if len(refs) == size {
-			page.HasNext = true
-			break
-		}
-		refs = append(refs, ArtifactRef{kind, r.GetRelationship().GetResource().GetObjectId()})
-		page.Cursors = append(page.Cursors, cursor{SpiceDB: r.GetAfterResultCursor().GetToken(), Token: token}.encode())
+	refs, cursors, hasNext, err := readPage(ctx, stream.Recv, size, token, func(r *v1.ReadRelationshipsResponse) (ArtifactRef, bool) {
+		return ArtifactRef{kind, r.GetRelationship().GetResource().GetObjectId()}, true
+	})
+	if err != nil {
+		return Page[Artifact]{}, err
 	}
+	page.Cursors, page.HasNext = cursors, hasNext
 	infos, err := g.catalog.Artifacts(ctx, refs)
 	if err != nil {
 		return Page[Artifact]{}, &Error{Code: CodeUnavailable, Message: "could not read artifact metadata", Err: err}

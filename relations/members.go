@@ -64,30 +64,14 @@ func (g *Graph) Members(ctx context.Context, viewer User, project string, q Memb
 	if err != nil {
 		return Page[Member]{}, fromSpiceDB(ctx, err, "")
 	}
-	var page Page[Member]
-	for {
-		r, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return Page[Member]{}, fromSpiceDB(ctx, err, "")
-		}
+	items, cursors, hasNext, err := readPage(ctx, stream.Recv, size, token, func(r *v1.ReadRelationshipsResponse) (Member, bool) {
 		role := Role(r.GetRelationship().GetRelation())
-		if role.rank() < 0 {
-			continue
-		}
-		if len(page.Items) == size {
-			page.HasNext = true
-			break
-		}
-		page.Items = append(page.Items, Member{
-			User: User{ID: r.GetRelationship().GetSubject().GetObject().GetObjectId()},
-			Role: role,
-		})
-		page.Cursors = append(page.Cursors, cursor{SpiceDB: r.GetAfterResultCursor().GetToken(), Token: token}.encode())
+		return Member{User: User{ID: r.GetRelationship().GetSubject().GetObject().GetObjectId()}, Role: role}, role.rank() >= 0
+	})
+	if err != nil {
+		return Page[Member]{}, err
 	}
-	return page, nil
+	return Page[Member]{Items: items, Cursors: cursors, HasNext: hasNext}, nil
 }
 
 // roleOf reads, fully consistently, the role user holds in project; ok is

@@ -1,8 +1,11 @@
 package relations
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"io"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 )
@@ -83,4 +86,34 @@ func (r PageRequest) start() (*v1.Cursor, Token, error) {
 		return nil, "", err
 	}
 	return &v1.Cursor{Token: c.SpiceDB}, c.Token, nil
+}
+
+// spiceResult is a streamed SpiceDB result that can resume a list.
+type spiceResult interface {
+	GetAfterResultCursor() *v1.Cursor
+}
+
+// readPage reads one page of up to size items from a SpiceDB stream, and
+// one more to learn whether another page follows. keep maps a result to an
+// item, or skips it; every cursor carries token, the consistency the whole
+// list reads at.
+func readPage[R spiceResult, T any](ctx context.Context, recv func() (R, error), size int, token Token, keep func(R) (T, bool)) (items []T, cursors []string, hasNext bool, err error) {
+	for {
+		r, err := recv()
+		if errors.Is(err, io.EOF) {
+			return items, cursors, false, nil
+		}
+		if err != nil {
+			return nil, nil, false, fromSpiceDB(ctx, err, "")
+		}
+		item, ok := keep(r)
+		if !ok {
+			continue
+		}
+		if len(items) == size {
+			return items, cursors, true, nil
+		}
+		items = append(items, item)
+		cursors = append(cursors, cursor{SpiceDB: r.GetAfterResultCursor().GetToken(), Token: token}.encode())
+	}
 }

@@ -3,7 +3,6 @@ package relations
 import (
 	"context"
 	"errors"
-	"io"
 	"regexp"
 	"unicode/utf8"
 
@@ -186,25 +185,13 @@ func (g *Graph) Projects(ctx context.Context, viewer User, q ProjectQuery) (Page
 		return Page[Project]{}, fromSpiceDB(ctx, err, "")
 	}
 	var page Page[Project]
-	var names []string
-	for {
-		r, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return Page[Project]{}, fromSpiceDB(ctx, err, "")
-		}
-		if r.GetPermissionship() != v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION {
-			continue
-		}
-		if len(names) == size {
-			page.HasNext = true
-			break
-		}
-		names = append(names, r.GetResourceObjectId())
-		page.Cursors = append(page.Cursors, cursor{SpiceDB: r.GetAfterResultCursor().GetToken(), Token: token}.encode())
+	names, cursors, hasNext, err := readPage(ctx, stream.Recv, size, token, func(r *v1.LookupResourcesResponse) (string, bool) {
+		return r.GetResourceObjectId(), r.GetPermissionship() == v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION
+	})
+	if err != nil {
+		return Page[Project]{}, err
 	}
+	page.Cursors, page.HasNext = cursors, hasNext
 	infos, err := g.catalog.Projects(ctx, names)
 	if err != nil {
 		return Page[Project]{}, &Error{Code: CodeUnavailable, Message: "could not read project metadata", Err: err}
