@@ -55,16 +55,8 @@ func TestProjectPageCostsConstantCalls(t *testing.T) {
 		counter.ClientConnInterface = c
 		return counter
 	})
-	auth, err := server.NewAuthenticator(server.AuthConfig{Secret: []byte(strings.Repeat("s", 32))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := server.NewHandler(env.Graph, server.Options{Auth: auth})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := listen(t, h)
-	alice := userClient(t, "http://"+srv.Addr()+"/graphql", auth, "alice")
+	url, auth := serveGraph(t, env, server.Options{})
+	alice := userClient(t, url, auth, "alice")
 	aliceUser := relationstest.MustUser(t, "alice")
 	for i := range 120 {
 		if _, _, err := env.Graph.CreateProject(t.Context(), aliceUser, relations.NewProject{Name: fmt.Sprintf("p-%03d", i)}); err != nil {
@@ -110,16 +102,8 @@ func TestArtifactPageCostsConstantCalls(t *testing.T) {
 		counter.ClientConnInterface = c
 		return counter
 	})
-	auth, err := server.NewAuthenticator(server.AuthConfig{Secret: []byte(strings.Repeat("s", 32))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := server.NewHandler(env.Graph, server.Options{Auth: auth})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := listen(t, h)
-	alice := userClient(t, "http://"+srv.Addr()+"/graphql", auth, "alice")
+	url, auth := serveGraph(t, env, server.Options{})
+	alice := userClient(t, url, auth, "alice")
 	aliceUser := relationstest.MustUser(t, "alice")
 	if _, _, err := env.Graph.CreateProject(t.Context(), aliceUser, relations.NewProject{Name: "jobs"}); err != nil {
 		t.Fatal(err)

@@ -77,17 +77,23 @@ func (c client) code(query string, vars map[string]any) string {
 
 func startServer(t *testing.T) (url string, auth *server.Authenticator) {
 	t.Helper()
-	env := relationstest.Open(t)
+	return serveGraph(t, relationstest.Open(t), server.Options{})
+}
+
+// serveGraph serves env's graph with opts (and an HS256 authenticator)
+// until the test ends, and returns its /graphql URL and the authenticator.
+func serveGraph(t *testing.T, env *relationstest.Env, opts server.Options) (url string, auth *server.Authenticator) {
+	t.Helper()
 	auth, err := server.NewAuthenticator(server.AuthConfig{Secret: []byte(strings.Repeat("s", 32))})
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := server.NewHandler(env.Graph, server.Options{Auth: auth})
+	opts.Auth = auth
+	h, err := server.NewHandler(env.Graph, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := listen(t, h)
-	return "http://" + srv.Addr() + "/graphql", auth
+	return "http://" + listen(t, h).Addr() + "/graphql", auth
 }
 
 // listen serves h on a free loopback port until the test ends.

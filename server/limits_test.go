@@ -81,16 +81,8 @@ func TestRequestLimits(t *testing.T) {
 // read, and ordinary queries still run.
 func TestIntrospectionSwitch(t *testing.T) {
 	env := relationstest.Open(t)
-	auth, err := server.NewAuthenticator(server.AuthConfig{Secret: []byte(strings.Repeat("s", 32))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := server.NewHandler(env.Graph, server.Options{Auth: auth, GraphQL: graph.Options{DisableIntrospection: true}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := listen(t, h)
-	alice := userClient(t, "http://"+srv.Addr()+"/graphql", auth, "alice")
+	url, auth := serveGraph(t, env, server.Options{GraphQL: graph.Options{DisableIntrospection: true}})
+	alice := userClient(t, url, auth, "alice")
 	if r := alice.do(`{ __schema { types { name } } }`, nil); len(r.Errors) == 0 {
 		t.Fatal("introspection answered while switched off")
 	}

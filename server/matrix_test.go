@@ -2,7 +2,6 @@ package server_test
 
 import (
 	"fmt"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -18,15 +17,7 @@ var matrixSeq atomic.Int64
 // checks the outcome code.
 func TestMutationRoleMatrix(t *testing.T) {
 	env := relationstest.Open(t)
-	auth, err := server.NewAuthenticator(server.AuthConfig{Secret: []byte(strings.Repeat("s", 32))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := server.NewHandler(env.Graph, server.Options{Auth: auth})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "http://" + listen(t, h).Addr() + "/graphql"
+	url, auth := serveGraph(t, env, server.Options{})
 	names := map[string]string{"none": "nora", "reader": "rita", "writer": "wendy", "manager": "mary", "admin": "alice", "other-admin": "otto"}
 
 	// setup: a project with one member per role, a job in it shared with
