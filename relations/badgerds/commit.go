@@ -153,11 +153,12 @@ func touchesSchema(writes [][]byte) bool {
 	return false
 }
 
-// noteSchemaChange records the newest revision that changed the schema.
+// noteSchemaChange raises the freshness floor to a revision that changed
+// the schema.
 func (ds *Datastore) noteSchemaChange(ts uint64) {
 	for {
-		cur := ds.schemaRev.Load()
-		if ts <= cur || ds.schemaRev.CompareAndSwap(cur, ts) {
+		cur := ds.freshFloor.Load()
+		if ts <= cur || ds.freshFloor.CompareAndSwap(cur, ts) {
 			return
 		}
 	}

@@ -32,10 +32,11 @@ type Datastore struct {
 	// (exclusively) by Close, which so waits for them before closing it.
 	life          sync.RWMutex
 	relationships atomic.Int64 // stored relationships, for Statistics
-	// schemaRev is the newest revision that changed the schema: optimized
-	// reads never go back before it, or a schema written moments ago would
-	// be missing from them.
-	schemaRev atomic.Uint64
+	// freshFloor is the oldest revision optimized reads may return: the
+	// newest schema change, or the head when the store was opened, so
+	// neither a schema written moments ago nor anything acknowledged
+	// before a restart is missing from them.
+	freshFloor atomic.Uint64
 
 	gc gcState
 }
@@ -79,6 +80,7 @@ func open(_ context.Context, dir string, opts ...Option) (*Datastore, error) {
 	}
 	ds := &Datastore{db: db, cfg: cfg, dir: dir}
 	ds.marks.init(db.MaxVersion())
+	ds.freshFloor.Store(db.MaxVersion())
 	ds.occ.init()
 	if err := ds.initIdentity(); err != nil {
 		_ = db.Close()
@@ -290,7 +292,7 @@ func (ds *Datastore) OptimizedRevision(context.Context) (datastore.RevisionWithS
 	if q := ds.cfg.quantization.Nanoseconds(); q > 1 {
 		if bucket := uint64(time.Now().UnixNano() / q * q); bucket < rev {
 			// Never staler than one window, even if the clock stepped back.
-			rev = max(bucket, ds.schemaRev.Load(), rev-min(rev, uint64(q)))
+			rev = max(bucket, ds.freshFloor.Load(), rev-min(rev, uint64(q)))
 		}
 	}
 	hash, err := ds.schemaHashAt(rev)
