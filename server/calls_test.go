@@ -38,6 +38,31 @@ func (c *countingConn) NewStream(ctx context.Context, desc *grpc.StreamDesc, met
 	return c.ClientConnInterface.NewStream(ctx, desc, method, opts...)
 }
 
+// checker counts the checks relations runs in process as "CheckAtHead".
+func (c *countingConn) checker(inner relations.HeadChecker) relations.HeadChecker {
+	return countingChecker{inner, c}
+}
+
+type countingChecker struct {
+	relations.HeadChecker
+	counter *countingConn
+}
+
+func (c countingChecker) CheckAtHead(ctx context.Context, resourceType, resourceID, permission, subjectType, subjectID string) (bool, error) {
+	c.counter.count("CheckAtHead")
+	return c.HeadChecker.CheckAtHead(ctx, resourceType, resourceID, permission, subjectType, subjectID)
+}
+
+// open starts a graph whose SpiceDB calls c counts, in process or not.
+func (c *countingConn) open(t *testing.T) *relationstest.Env {
+	return relationstest.Open(t,
+		relationstest.WrapConn(func(inner grpc.ClientConnInterface) grpc.ClientConnInterface {
+			c.ClientConnInterface = inner
+			return c
+		}),
+		relationstest.WrapChecker(c.checker))
+}
+
 func (c *countingConn) take() map[string]int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -51,10 +76,7 @@ func (c *countingConn) take() map[string]int {
 // as for 100: one lookup and one bulk check.
 func TestProjectPageCostsConstantCalls(t *testing.T) {
 	counter := &countingConn{calls: map[string]int{}}
-	env := relationstest.Open(t, func(c grpc.ClientConnInterface) grpc.ClientConnInterface {
-		counter.ClientConnInterface = c
-		return counter
-	})
+	env := counter.open(t)
 	url, auth := serveGraph(t, env, server.Options{})
 	alice := userClient(t, url, auth, "alice")
 	aliceUser := relationstest.MustUser(t, "alice")
@@ -98,10 +120,7 @@ func TestProjectPageCostsConstantCalls(t *testing.T) {
 // viewerPermissions costs the same SpiceDB calls for 5 artifacts as for 60.
 func TestArtifactPageCostsConstantCalls(t *testing.T) {
 	counter := &countingConn{calls: map[string]int{}}
-	env := relationstest.Open(t, func(c grpc.ClientConnInterface) grpc.ClientConnInterface {
-		counter.ClientConnInterface = c
-		return counter
-	})
+	env := counter.open(t)
 	url, auth := serveGraph(t, env, server.Options{})
 	alice := userClient(t, url, auth, "alice")
 	aliceUser := relationstest.MustUser(t, "alice")

@@ -108,6 +108,17 @@ func (t *Target) check(ctx context.Context, typ, id, perm, user string) error {
 	return nil
 }
 
+func (t *Target) checkInProcess(ctx context.Context, typ, id, perm, user string) error {
+	ok, err := t.engine.CheckAtHead(ctx, typ, id, perm, string(schema.TypeUser), user)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return fmt.Errorf("%s:%s#%s@user:%s: no permission (in process)", typ, id, perm, user)
+	}
+	return nil
+}
+
 // Op is one measured operation; i varies the input.
 type Op struct {
 	Name string
@@ -123,6 +134,14 @@ var Ops = []Op{
 	{"check-job-through-project", func(ctx context.Context, t *Target, i int) error {
 		jm := t.JobMembers[i%len(t.JobMembers)]
 		return t.check(ctx, string(schema.TypeJob), jm[0], string(schema.JobRead), jm[1])
+	}},
+	{"check-direct-role-in-process", func(ctx context.Context, t *Target, i int) error {
+		pm := t.ProjectMembers[i%len(t.ProjectMembers)]
+		return t.checkInProcess(ctx, string(schema.TypeProject), pm[0], string(schema.ProjectRead), pm[1])
+	}},
+	{"check-job-through-project-in-process", func(ctx context.Context, t *Target, i int) error {
+		jm := t.JobMembers[i%len(t.JobMembers)]
+		return t.checkInProcess(ctx, string(schema.TypeJob), jm[0], string(schema.JobRead), jm[1])
 	}},
 	{"lookup-resources-1000", func(ctx context.Context, t *Target, _ int) error {
 		stream, err := t.perms.LookupResources(ctx, &v1.LookupResourcesRequest{

@@ -22,9 +22,29 @@ type Env struct {
 	Catalog *badgercatalog.Catalog
 }
 
-// Open starts a graph that lives until the test ends. wrap, if given, wraps
-// the connection relations uses (to count calls, say).
-func Open(tb testing.TB, wrap ...func(grpc.ClientConnInterface) grpc.ClientConnInterface) *Env {
+// Option adjusts the graph Open starts.
+type Option func(*options)
+
+type options struct {
+	wrapConn    func(grpc.ClientConnInterface) grpc.ClientConnInterface
+	wrapChecker func(relations.HeadChecker) relations.HeadChecker
+}
+
+// WrapConn wraps the connection relations uses (to count calls, say).
+func WrapConn(f func(grpc.ClientConnInterface) grpc.ClientConnInterface) Option {
+	return func(o *options) { o.wrapConn = f }
+}
+
+// WrapChecker wraps the in-process checker relations uses, as WrapConn does
+// the connection.
+func WrapChecker(f func(relations.HeadChecker) relations.HeadChecker) Option {
+	return func(o *options) { o.wrapChecker = f }
+}
+
+// Open starts a graph that lives until the test ends, wired as `trellis
+// serve` wires it: checks that may read the newest revision run in process,
+// everything else goes over the engine's connection.
+func Open(tb testing.TB, opts ...Option) *Env {
 	tb.Helper()
 	ctx := context.Background()
 	ds, err := NewDatastore(ctx)
@@ -51,11 +71,19 @@ func Open(tb testing.TB, wrap ...func(grpc.ClientConnInterface) grpc.ClientConnI
 	}
 	tb.Cleanup(func() { _ = catalog.Close() })
 
-	var conn grpc.ClientConnInterface = engine.Conn()
-	for _, w := range wrap {
-		conn = w(conn)
+	o := options{}
+	for _, opt := range opts {
+		opt(&o)
 	}
-	g, err := relations.Open(ctx, conn, catalog)
+	var conn grpc.ClientConnInterface = engine.Conn()
+	if o.wrapConn != nil {
+		conn = o.wrapConn(conn)
+	}
+	var checker relations.HeadChecker = engine
+	if o.wrapChecker != nil {
+		checker = o.wrapChecker(checker)
+	}
+	g, err := relations.Open(ctx, conn, catalog, relations.WithHeadChecker(checker))
 	if err != nil {
 		tb.Fatalf("open graph: %v", err)
 	}
