@@ -26,9 +26,11 @@ const devUser = "alice"
 
 func serveCommand() *cli.Command {
 	return &cli.Command{
-		Name:  "serve",
-		Usage: "serve the GraphQL API over a data directory",
+		Name:   "serve",
+		Usage:  "serve the GraphQL API over a data directory",
+		Before: loadConfigFile,
 		Flags: []cli.Flag{
+			&cli.StringFlag{Name: configFlag, Usage: "YAML file of these options, keyed by their names (addr: 0.0.0.0:8080); flags and TRELLIS_* variables override it", Sources: cli.EnvVars("TRELLIS_CONFIG")},
 			&cli.StringFlag{Name: "addr", Value: "127.0.0.1:8080", Usage: "HTTP listen address", Sources: cli.EnvVars("TRELLIS_ADDR")},
 			&cli.StringFlag{Name: "data", Value: "./data", Usage: "data directory (created if missing)", Sources: cli.EnvVars("TRELLIS_DATA")},
 			&cli.BoolFlag{Name: "dev", Usage: "development mode: print a token, and mint tokens for any user at /dev/token", Sources: cli.EnvVars("TRELLIS_DEV")},
@@ -48,20 +50,27 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "grpc-tls-key", Usage: "TLS key file for the gRPC API", Sources: cli.EnvVars("TRELLIS_GRPC_TLS_KEY")},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			return serve(ctx, serveConfig{
-				addr: cmd.String("addr"), data: cmd.String("data"), dev: cmd.Bool("dev"),
-				secretFile: cmd.String("jwt-secret-file"), issuer: cmd.String("jwt-issuer"),
-				jwksFile: cmd.String("jwks-file"), jwksURL: cmd.String("jwks-url"),
-				audience: cmd.String("jwt-audience"), userClaim: cmd.String("jwt-user-claim"),
-				grpcAddr: cmd.String("grpc-addr"), grpcKeyFile: cmd.String("grpc-preshared-key-file"),
-				grpcCert: cmd.String("grpc-tls-cert"), grpcKey: cmd.String("grpc-tls-key"),
-				tlsCert: cmd.String("tls-cert"), tlsKey: cmd.String("tls-key"), corsOrigins: cmd.StringSlice("cors-origin"),
-				noIntrospection: cmd.Bool("no-introspection"),
-			})
+			return serve(ctx, readServeConfig(cmd))
 		},
 	}
 }
 
+// readServeConfig gathers the options of serve, wherever each came from.
+func readServeConfig(cmd *cli.Command) serveConfig {
+	return serveConfig{
+		addr: cmd.String("addr"), data: cmd.String("data"), dev: cmd.Bool("dev"),
+		secretFile: cmd.String("jwt-secret-file"), issuer: cmd.String("jwt-issuer"),
+		jwksFile: cmd.String("jwks-file"), jwksURL: cmd.String("jwks-url"),
+		audience: cmd.String("jwt-audience"), userClaim: cmd.String("jwt-user-claim"),
+		grpcAddr: cmd.String("grpc-addr"), grpcKeyFile: cmd.String("grpc-preshared-key-file"),
+		grpcCert: cmd.String("grpc-tls-cert"), grpcKey: cmd.String("grpc-tls-key"),
+		tlsCert: cmd.String("tls-cert"), tlsKey: cmd.String("tls-key"), corsOrigins: cmd.StringSlice("cors-origin"),
+		noIntrospection: cmd.Bool("no-introspection"),
+	}
+}
+
+// serveConfig is the whole configuration of serve: flags, TRELLIS_*
+// variables and the config file all land here.
 type serveConfig struct {
 	addr, data, secretFile, issuer, audience, userClaim string
 	grpcAddr, grpcKeyFile, grpcCert, grpcKey            string
