@@ -25,6 +25,10 @@ type Stack struct {
 	ds      datastore.Datastore
 }
 
+// RelationsDir is where, under a data directory, SpiceDB's relationships
+// live.
+const RelationsDir = "relations"
+
 // StackConfig says where the data lives and how services reach it.
 type StackConfig struct {
 	// DataDir holds the relationships and the catalog; created if missing.
@@ -54,7 +58,7 @@ func OpenStack(ctx context.Context, cfg StackConfig) (_ *Stack, err error) {
 			err = errors.Join(err, s.Close(context.WithoutCancel(ctx)))
 		}
 	}()
-	if s.ds, err = cfg.OpenDatastore(ctx, filepath.Join(cfg.DataDir, "relations")); err != nil {
+	if s.ds, err = cfg.OpenDatastore(ctx, filepath.Join(cfg.DataDir, RelationsDir)); err != nil {
 		return s, fmt.Errorf("open relationships: %w", err)
 	}
 	if s.Catalog, err = badgercatalog.Open(filepath.Join(cfg.DataDir, "catalog")); err != nil {

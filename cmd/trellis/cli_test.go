@@ -3,12 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+
+	"github.com/seed-6461fa00/trellis/relations/badgerds"
+	"github.com/seed-6461fa00/trellis/relations/embedded"
+	"github.com/seed-6461fa00/trellis/schema"
+	"github.com/seed-6461fa00/trellis/server"
 )
 
 func run(t *testing.T, args ...string) (string, error) {
@@ -53,6 +61,67 @@ func TestSchemaCommands(t *testing.T) {
 	out, err = run(t, "schema", "validate", wrong)
 	if err == nil || !strings.Contains(out, "line 6") {
 		t.Fatalf("a failing assertion: %v\n%s", err, out)
+	}
+}
+
+// TestSchemaDiffCommand: files against files or this binary's schema, and
+// a data directory's stored schema against this binary's, which reading
+// leaves as it was.
+func TestSchemaDiffCommand(t *testing.T) {
+	dir := t.TempDir()
+	older := strings.Replace(schema.Text, "permission delete = admin\n\tpermission manage_admins", "permission manage_admins", 1)
+	if older == schema.Text {
+		t.Fatal("the schema no longer has the permission this test removes")
+	}
+	olderPath := filepath.Join(dir, "older.zed")
+	if err := os.WriteFile(olderPath, []byte(older), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, "schema", "diff", olderPath)
+	if err != nil || !strings.Contains(out, "+ permission project#delete") {
+		t.Fatalf("a file against this binary: %q, %v", out, err)
+	}
+	out, err = run(t, "schema", "diff", "../../schema/schema.zed", olderPath)
+	if err != nil || !strings.Contains(out, "- permission project#delete") {
+		t.Fatalf("two files: %q, %v", out, err)
+	}
+
+	// A store holding the older schema, as an older Trellis left it.
+	data := t.TempDir()
+	ds, err := badgerds.New(t.Context(), filepath.Join(data, server.RelationsDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	engine, err := embedded.Start(t.Context(), embedded.Config{Datastore: ds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := v1.NewSchemaServiceClient(engine.Conn()).WriteSchema(t.Context(), &v1.WriteSchemaRequest{Schema: older}); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(engine.Close(t.Context()), ds.Close()); err != nil {
+		t.Fatal(err)
+	}
+	first := ""
+	for range 2 { // the first run must not have upgraded the store
+		out, err = run(t, "schema", "diff", "--data", data)
+		if err != nil || !strings.Contains(out, "+ permission project#delete") || (first != "" && out != first) {
+			t.Fatalf("the stored schema against this binary: %q (first run: %q), %v", out, first, err)
+		}
+		first = out
+	}
+	if err := withStack(t.Context(), data, func(*server.Stack) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	out, err = run(t, "schema", "diff", "--data", data)
+	if err != nil || !strings.HasPrefix(out, "no changes") {
+		t.Fatalf("after Trellis opened the store: %q, %v", out, err)
+	}
+	if _, err := run(t, "schema", "diff", "--data", filepath.Join(dir, "nowhere")); err == nil || !strings.Contains(err.Error(), "no Trellis data") {
+		t.Fatalf("a directory without data: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "nowhere")); err == nil {
+		t.Fatal("diff created the data directory it was asked to read")
 	}
 }
 
@@ -201,5 +270,9 @@ func TestCheckAgainstRunningServer(t *testing.T) {
 	}
 	if _, err := run(t, "check", "--endpoint", grpcAddr, "--token", "wrong-key", "project:nova", "delete", "user:alice"); err == nil {
 		t.Fatal("a wrong key was accepted")
+	}
+	out, err = run(t, "schema", "diff", "--endpoint", grpcAddr, "--token", "service-key")
+	if err != nil || !strings.HasPrefix(out, "no changes from the schema at "+grpcAddr) {
+		t.Fatalf("schema diff against the running server: %q, %v", out, err)
 	}
 }
