@@ -10,6 +10,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/vektah/gqlparser/v2/ast"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/seed-6461fa00/trellis/relations"
 )
@@ -24,6 +25,8 @@ type Options struct {
 	DisableIntrospection bool
 	// Metrics, if set, measures operations and errors.
 	Metrics *Metrics
+	// TracerProvider, if set, gives every operation a span.
+	TracerProvider trace.TracerProvider
 	// WebsocketAuth, if set, enables subscriptions over WebSocket and
 	// authenticates each connection from its connection_init payload,
 	// returning a context that carries the viewer (WithViewer).
@@ -62,6 +65,9 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 	srv.Use(depthLimit{max: opts.DepthLimit})
 	if opts.Metrics != nil {
 		srv.Use(opts.Metrics)
+	}
+	if opts.TracerProvider != nil {
+		srv.Use(tracing{tracer: opts.TracerProvider.Tracer("github.com/seed-6461fa00/trellis/graph")})
 	}
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)

@@ -13,6 +13,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/cors"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/seed-6461fa00/trellis/graph"
 	"github.com/seed-6461fa00/trellis/relations"
@@ -35,6 +38,9 @@ type Options struct {
 	// CORSOrigins lists the browser origins allowed to call /graphql from
 	// another site (e.g. "https://console.example.com"); none by default.
 	CORSOrigins []string
+	// TracerProvider, if set, traces every request (continuing a caller's
+	// W3C traceparent) and every GraphQL operation; see StartTracing.
+	TracerProvider trace.TracerProvider
 }
 
 // NewHandler returns Trellis's HTTP API over g.
@@ -53,6 +59,7 @@ func NewHandler(g *relations.Graph, opts Options) (http.Handler, error) {
 		return nil, err
 	}
 	opts.GraphQL.Metrics = metrics
+	opts.GraphQL.TracerProvider = opts.TracerProvider
 	opts.GraphQL.WebsocketAuth = func(ctx context.Context, payload map[string]any) (context.Context, error) {
 		h, _ := payload["Authorization"].(string)
 		if h == "" {
@@ -96,7 +103,16 @@ func NewHandler(g *relations.Graph, opts Options) (http.Handler, error) {
 	}
 	mux.Handle("GET /{$}", graphiqlPage("/graphql", headers))
 	mux.Handle("GET "+assetPath, graphiqlFiles())
-	return logRequests(mux), nil
+	var h http.Handler = mux
+	if opts.TracerProvider != nil {
+		h = otelhttp.NewHandler(mux, "trellis.http",
+			otelhttp.WithTracerProvider(opts.TracerProvider),
+			otelhttp.WithPropagators(propagation.TraceContext{}),
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }),
+			// Probes and scrapes would drown the traces that matter.
+			otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path == "/graphql" }))
+	}
+	return logRequests(h), nil
 }
 
 // authenticate puts the viewer and the consistency header in the context,

@@ -48,6 +48,10 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "grpc-preshared-key-file", Usage: "file with the preshared keys services present to the gRPC API, one per line; without one the gRPC API is off (--dev makes one)", Sources: cli.EnvVars("TRELLIS_GRPC_PRESHARED_KEY_FILE")},
 			&cli.StringFlag{Name: "grpc-tls-cert", Usage: "TLS certificate file for the gRPC API", Sources: cli.EnvVars("TRELLIS_GRPC_TLS_CERT")},
 			&cli.StringFlag{Name: "grpc-tls-key", Usage: "TLS key file for the gRPC API", Sources: cli.EnvVars("TRELLIS_GRPC_TLS_KEY")},
+			&cli.StringFlag{Name: "otel-endpoint", Usage: "send OpenTelemetry traces to this collector: host:port for OTLP/gRPC, an http(s):// URL for OTLP/HTTP (empty: no tracing)", Sources: cli.EnvVars("TRELLIS_OTEL_ENDPOINT")},
+			&cli.BoolFlag{Name: "otel-insecure", Usage: "send OTLP/gRPC traces without TLS", Sources: cli.EnvVars("TRELLIS_OTEL_INSECURE")},
+			&cli.Float64Flag{Name: "otel-sample-ratio", Value: 1, Usage: "share of new traces kept, in (0, 1]; requests with a sampled traceparent are always kept", Sources: cli.EnvVars("TRELLIS_OTEL_SAMPLE_RATIO")},
+			&cli.StringFlag{Name: "otel-service-name", Value: "trellis", Usage: "service.name of this process in traces", Sources: cli.EnvVars("TRELLIS_OTEL_SERVICE_NAME")},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
 			return serve(ctx, readServeConfig(cmd))
@@ -66,6 +70,10 @@ func readServeConfig(cmd *cli.Command) serveConfig {
 		grpcCert: cmd.String("grpc-tls-cert"), grpcKey: cmd.String("grpc-tls-key"),
 		tlsCert: cmd.String("tls-cert"), tlsKey: cmd.String("tls-key"), corsOrigins: cmd.StringSlice("cors-origin"),
 		noIntrospection: cmd.Bool("no-introspection"),
+		tracing: server.TracingConfig{
+			Endpoint: cmd.String("otel-endpoint"), Insecure: cmd.Bool("otel-insecure"),
+			SampleRatio: cmd.Float64("otel-sample-ratio"), ServiceName: cmd.String("otel-service-name"),
+		},
 	}
 }
 
@@ -77,6 +85,7 @@ type serveConfig struct {
 	tlsCert, tlsKey, jwksFile, jwksURL                  string
 	corsOrigins                                         []string
 	dev, noIntrospection                                bool
+	tracing                                             server.TracingConfig
 	// listening, if set, is told the HTTP base URL once requests are served.
 	listening func(base string)
 }
@@ -102,6 +111,25 @@ func serve(ctx context.Context, cfg serveConfig) error {
 	if err != nil {
 		return err
 	}
+	opts := server.Options{Auth: auth, CORSOrigins: cfg.corsOrigins}
+	traceNote := "Tracing: off (no --otel-endpoint)"
+	if cfg.tracing.Endpoint != "" {
+		provider, stopTracing, err := server.StartTracing(ctx, cfg.tracing)
+		if err != nil {
+			return err
+		}
+		// Deferred first, so it runs last: after the engine's final spans.
+		defer func() {
+			flushCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			if err := stopTracing(flushCtx); err != nil {
+				fmt.Fprintln(os.Stderr, "trellis: flush traces:", err)
+			}
+		}()
+		opts.TracerProvider = provider
+		engine.Tracing = true
+		traceNote = "Tracing: OTLP to " + cfg.tracing.Endpoint
+	}
 	stack, err := server.OpenStack(ctx, server.StackConfig{DataDir: cfg.data, OpenDatastore: openDatastore, Engine: engine})
 	if err != nil {
 		return err
@@ -114,7 +142,7 @@ func serve(ctx context.Context, cfg serveConfig) error {
 		}
 	}()
 
-	opts := server.Options{Auth: auth, Ready: stack.Ready, CORSOrigins: cfg.corsOrigins}
+	opts.Ready = stack.Ready
 	opts.GraphQL.DisableIntrospection = cfg.noIntrospection
 	if cfg.dev {
 		if opts.DevToken, err = auth.Mint(devUser, 24*time.Hour); err != nil {
@@ -136,6 +164,7 @@ func serve(ctx context.Context, cfg serveConfig) error {
 	base := srv.Scheme() + "://" + srv.Addr()
 	fmt.Printf("Trellis serves %s/graphql (GraphiQL at %s/), data in %s\n", base, base, cfg.data)
 	fmt.Println(grpcNote)
+	fmt.Println(traceNote)
 	if cfg.dev {
 		fmt.Printf("Development mode: GraphiQL acts as user %q with this token:\n  %s\n", devUser, opts.DevToken)
 		fmt.Printf("A token for any other user:\n  curl '%s/dev/token?user=bob'\n", base)

@@ -13,18 +13,20 @@ import (
 
 // startServe runs `trellis serve --dev` in-process on a free port and
 // returns its base URL and a function that stops it (as SIGTERM would)
-// and returns serve's error.
-func startServe(t *testing.T, data string) (string, func() error) {
+// and returns serve's error. adjust, if given, changes the configuration.
+func startServe(t *testing.T, data string, adjust ...func(*serveConfig)) (string, func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	baseCh := make(chan string, 1)
 	errc := make(chan error, 1)
-	go func() {
-		errc <- serve(ctx, serveConfig{
-			addr: "127.0.0.1:0", data: data, dev: true, userClaim: "sub",
-			listening: func(base string) { baseCh <- base },
-		})
-	}()
+	cfg := serveConfig{
+		addr: "127.0.0.1:0", data: data, dev: true, userClaim: "sub",
+		listening: func(base string) { baseCh <- base },
+	}
+	for _, a := range adjust {
+		a(&cfg)
+	}
+	go func() { errc <- serve(ctx, cfg) }()
 	select {
 	case base := <-baseCh:
 		return base, func() error { cancel(); return <-errc }

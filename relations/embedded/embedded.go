@@ -16,6 +16,7 @@ import (
 	"github.com/authzed/spicedb/pkg/datastore"
 	spiceembedded "github.com/authzed/spicedb/pkg/embedded"
 	"github.com/rs/zerolog"
+	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 )
 
@@ -40,6 +41,10 @@ type Config struct {
 	// TLSCertFile and TLSKeyFile, when both set, serve the TCP listener
 	// over TLS.
 	TLSCertFile, TLSKeyFile string
+	// Tracing carries the caller's trace into the engine's calls, so
+	// SpiceDB's spans join the trace of the request that made them. It
+	// reports through OpenTelemetry's global tracer provider.
+	Tracing bool
 }
 
 // Engine is a running in-process SpiceDB.
@@ -96,7 +101,11 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 		}
 		servers = append(servers, tcp)
 	}
-	conn, err := rs.NewClient(grpcutil.WithInsecureBearerToken(keys[0]))
+	dialOpts := []grpc.DialOption{grpcutil.WithInsecureBearerToken(keys[0])}
+	if cfg.Tracing {
+		dialOpts = append(dialOpts, grpc.WithStatsHandler(otelgrpc.NewClientHandler()))
+	}
+	conn, err := rs.NewClient(dialOpts...)
 	if err != nil {
 		return nil, fmt.Errorf("embedded: connect: %w", err)
 	}
