@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/authzed/grpcutil"
+	"github.com/schollz/progressbar/v3"
+	"github.com/urfave/cli/v3"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/seed-6461fa00/trellis/server"
+)
+
+// The graph a one-off command works on: a data directory (no server may
+// have it open) or a running server's SpiceDB gRPC API.
+func graphFlags() []cli.Flag {
+	return []cli.Flag{
+		dataFlag(),
+		&cli.StringFlag{Name: "endpoint", Usage: "a running server's gRPC API (host:port); instead of --data", Sources: cli.EnvVars("TRELLIS_ENDPOINT")},
+		&cli.StringFlag{Name: "token", Usage: "preshared key for --endpoint", Sources: cli.EnvVars("TRELLIS_TOKEN")},
+	}
+}
+
+// withConn runs fn with a SpiceDB connection to the chosen graph.
+func withConn(ctx context.Context, cmd *cli.Command, fn func(grpc.ClientConnInterface) error) error {
+	if endpoint := cmd.String("endpoint"); endpoint != "" {
+		conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()), grpcutil.WithInsecureBearerToken(cmd.String("token")))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		return fn(conn)
+	}
+	return withStack(ctx, cmd.String("data"), func(s *server.Stack) error { return fn(s.Conn()) })
+}
+
+// parseObject reads "type:id".
+func parseObject(s string) (*v1.ObjectReference, error) {
+	typ, id, ok := strings.Cut(s, ":")
+	if !ok || typ == "" || id == "" {
+		return nil, fmt.Errorf("%q is not type:id", s)
+	}
+	return &v1.ObjectReference{ObjectType: typ, ObjectId: id}, nil
+}
+
+var fullyConsistent = &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
+
+// dataFlag names the data directory a one-off command opens.
+func dataFlag() cli.Flag {
+	return &cli.StringFlag{Name: "data", Value: "./data", Usage: "data directory (no server may have it open)", Sources: cli.EnvVars("TRELLIS_DATA")}
+}
+
+// withStack opens a data directory for a one-off command.
+func withStack(ctx context.Context, dir string, fn func(*server.Stack) error) error {
+	stack, err := server.OpenStack(ctx, server.StackConfig{DataDir: dir})
+	if err != nil {
+		return err
+	}
+	closeCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	return errors.Join(fn(stack), stack.Close(closeCtx))
+}
+
+// progressTo draws a counter of what was done on w, for export and import.
+func progressTo(w io.Writer, what string) (*progressbar.ProgressBar, func(n int)) {
+	bar := progressbar.NewOptions64(-1,
+		progressbar.OptionSetWriter(w),
+		progressbar.OptionSetDescription(what),
+		progressbar.OptionShowCount(),
+		progressbar.OptionThrottle(100*time.Millisecond),
+		progressbar.OptionClearOnFinish(),
+	)
+	return bar, func(n int) { _ = bar.Set(n) }
+}
