@@ -38,6 +38,12 @@ type Options struct {
 	// CORSOrigins lists the browser origins allowed to call /graphql from
 	// another site (e.g. "https://console.example.com"); none by default.
 	CORSOrigins []string
+	// Registry receives the handler's GraphQL metrics; nil makes one of
+	// its own. Share one with MetricsHandler to serve them elsewhere.
+	Registry *prometheus.Registry
+	// NoMetricsEndpoint leaves /metrics off this handler, for a program
+	// that serves MetricsHandler on a listener of its own (--metrics-addr).
+	NoMetricsEndpoint bool
 	// TracerProvider, if set, traces every request (continuing a caller's
 	// W3C traceparent) and every GraphQL operation; see StartTracing.
 	TracerProvider trace.TracerProvider
@@ -53,7 +59,10 @@ func NewHandler(g *relations.Graph, opts Options) (http.Handler, error) {
 	}
 	// Trellis's own metrics live in a registry of this handler, so several
 	// handlers can live in one process; SpiceDB's are in the default one.
-	registry := prometheus.NewRegistry()
+	registry := opts.Registry
+	if registry == nil {
+		registry = prometheus.NewRegistry()
+	}
 	metrics, err := graph.NewMetrics(registry)
 	if err != nil {
 		return nil, err
@@ -75,7 +84,9 @@ func NewHandler(g *relations.Graph, opts Options) (http.Handler, error) {
 		return graph.WithViewer(ctx, u), nil
 	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{prometheus.DefaultGatherer, registry}, promhttp.HandlerOpts{}))
+	if !opts.NoMetricsEndpoint {
+		mux.Handle("GET /metrics", MetricsHandler(registry))
+	}
 	gql := graph.NewHandler(g, opts.GraphQL)
 	mux.Handle("/graphql", corsFor(opts.CORSOrigins, limitBody(opts.MaxBodyBytes, authenticate(opts.Auth, gql))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -113,6 +124,12 @@ func NewHandler(g *relations.Graph, opts Options) (http.Handler, error) {
 			otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path == "/graphql" }))
 	}
 	return logRequests(h), nil
+}
+
+// MetricsHandler serves Prometheus metrics: SpiceDB's (Prometheus's default
+// registry) and the GraphQL metrics in reg.
+func MetricsHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(prometheus.Gatherers{prometheus.DefaultGatherer, reg}, promhttp.HandlerOpts{})
 }
 
 // authenticate puts the viewer and the consistency header in the context,

@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/urfave/cli/v3"
 
 	"github.com/seed-6461fa00/trellis/relations/badgerds"
@@ -48,6 +50,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "grpc-preshared-key-file", Usage: "file with the preshared keys services present to the gRPC API, one per line; without one the gRPC API is off (--dev makes one)", Sources: cli.EnvVars("TRELLIS_GRPC_PRESHARED_KEY_FILE")},
 			&cli.StringFlag{Name: "grpc-tls-cert", Usage: "TLS certificate file for the gRPC API", Sources: cli.EnvVars("TRELLIS_GRPC_TLS_CERT")},
 			&cli.StringFlag{Name: "grpc-tls-key", Usage: "TLS key file for the gRPC API", Sources: cli.EnvVars("TRELLIS_GRPC_TLS_KEY")},
+			&cli.StringFlag{Name: "metrics-addr", Usage: "serve /metrics on this address alone, not on --addr (e.g. 127.0.0.1:9090 when --addr is public)", Sources: cli.EnvVars("TRELLIS_METRICS_ADDR")},
 			&cli.StringFlag{Name: "otel-endpoint", Usage: "send OpenTelemetry traces to this collector: host:port for OTLP/gRPC, an http(s):// URL for OTLP/HTTP (empty: no tracing)", Sources: cli.EnvVars("TRELLIS_OTEL_ENDPOINT")},
 			&cli.BoolFlag{Name: "otel-insecure", Usage: "send OTLP/gRPC traces without TLS", Sources: cli.EnvVars("TRELLIS_OTEL_INSECURE")},
 			&cli.Float64Flag{Name: "otel-sample-ratio", Value: 1, Usage: "share of new traces kept, in (0, 1]; requests with a sampled traceparent are always kept", Sources: cli.EnvVars("TRELLIS_OTEL_SAMPLE_RATIO")},
@@ -69,7 +72,7 @@ func readServeConfig(cmd *cli.Command) serveConfig {
 		grpcAddr: cmd.String("grpc-addr"), grpcKeyFile: cmd.String("grpc-preshared-key-file"),
 		grpcCert: cmd.String("grpc-tls-cert"), grpcKey: cmd.String("grpc-tls-key"),
 		tlsCert: cmd.String("tls-cert"), tlsKey: cmd.String("tls-key"), corsOrigins: cmd.StringSlice("cors-origin"),
-		noIntrospection: cmd.Bool("no-introspection"),
+		noIntrospection: cmd.Bool("no-introspection"), metricsAddr: cmd.String("metrics-addr"),
 		tracing: server.TracingConfig{
 			Endpoint: cmd.String("otel-endpoint"), Insecure: cmd.Bool("otel-insecure"),
 			SampleRatio: cmd.Float64("otel-sample-ratio"), ServiceName: cmd.String("otel-service-name"),
@@ -82,7 +85,7 @@ func readServeConfig(cmd *cli.Command) serveConfig {
 type serveConfig struct {
 	addr, data, secretFile, issuer, audience, userClaim string
 	grpcAddr, grpcKeyFile, grpcCert, grpcKey            string
-	tlsCert, tlsKey, jwksFile, jwksURL                  string
+	tlsCert, tlsKey, jwksFile, jwksURL, metricsAddr     string
 	corsOrigins                                         []string
 	dev, noIntrospection                                bool
 	tracing                                             server.TracingConfig
@@ -149,6 +152,17 @@ func serve(ctx context.Context, cfg serveConfig) error {
 			return err
 		}
 	}
+	var metricsSrv *server.HTTPServer
+	metricsNote := "Metrics: /metrics on the address above"
+	if cfg.metricsAddr != "" {
+		opts.Registry, opts.NoMetricsEndpoint = prometheus.NewRegistry(), true
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", server.MetricsHandler(opts.Registry))
+		if metricsSrv, err = server.Listen(cfg.metricsAddr, mux); err != nil {
+			return err
+		}
+		metricsNote = "Metrics: http://" + metricsSrv.Addr() + "/metrics"
+	}
 	h, err := server.NewHandler(stack.Graph, opts)
 	if err != nil {
 		return err
@@ -165,13 +179,17 @@ func serve(ctx context.Context, cfg serveConfig) error {
 	fmt.Printf("Trellis serves %s/graphql (GraphiQL at %s/), data in %s\n", base, base, cfg.data)
 	fmt.Println(grpcNote)
 	fmt.Println(traceNote)
+	fmt.Println(metricsNote)
 	if cfg.dev {
 		fmt.Printf("Development mode: GraphiQL acts as user %q with this token:\n  %s\n", devUser, opts.DevToken)
 		fmt.Printf("A token for any other user:\n  curl '%s/dev/token?user=bob'\n", base)
 	}
 
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve() }()
+	if metricsSrv != nil {
+		go func() { errc <- metricsSrv.Serve() }()
+	}
 	if cfg.listening != nil {
 		cfg.listening(base)
 	}
@@ -182,7 +200,11 @@ func serve(ctx context.Context, cfg serveConfig) error {
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	err = srv.Shutdown(shutdownCtx)
+	if metricsSrv != nil {
+		err = errors.Join(err, metricsSrv.Shutdown(shutdownCtx))
+	}
+	return err
 }
 
 // engineConfig sets up the SpiceDB gRPC API for services: on only with a

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -104,5 +105,43 @@ func TestServeEndToEnd(t *testing.T) {
 	edges := got["project"].(map[string]any)["members"].(map[string]any)["edges"].([]any)
 	if len(edges) != 2 {
 		t.Fatalf("after restart the project has %d members, want 2: %v", len(edges), edges)
+	}
+}
+
+// TestMetricsOnTheirOwnAddress: with --metrics-addr, /metrics (SpiceDB's
+// and GraphQL's) is served there and no longer on the public address.
+func TestMetricsOnTheirOwnAddress(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := ln.Addr().String()
+	_ = ln.Close()
+	base, stop := startServe(t, t.TempDir(), func(c *serveConfig) { c.metricsAddr = metricsAddr })
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	graphql(t, base, devToken(t, base, "alice"), `{ viewer { id } }`)
+
+	resp, err := http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("/metrics on the public address: %d, want 404", resp.StatusCode)
+	}
+	resp, err = http.Get("http://" + metricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{`trellis_graphql_operation_duration_seconds_count{operation="query"} 1`, "spicedb_"} {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Fatalf("metrics address: %d, missing %q", resp.StatusCode, want)
+		}
 	}
 }
