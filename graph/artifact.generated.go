@@ -18,6 +18,7 @@ import (
 // region    ************************** generated!.gotpl **************************
 
 type ArtifactResolver interface {
+	ID(ctx context.Context, obj *relations.Artifact) (string, error)
 	Kind(ctx context.Context, obj *relations.Artifact) (model.ArtifactKind, error)
 
 	Project(ctx context.Context, obj *relations.Artifact) (*relations.Project, error)
@@ -37,6 +38,29 @@ type ShareResolver interface {
 // endregion ***************************** args.gotpl *****************************
 
 // region    **************************** field.gotpl *****************************
+
+func (ec *executionContext) _Artifact_id(ctx context.Context, field graphql.CollectedField, obj *relations.Artifact) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Artifact_id(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Artifact().ID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNID2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Artifact_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Artifact", field, true, true, "ID")
+}
 
 func (ec *executionContext) _Artifact_kind(ctx context.Context, field graphql.CollectedField, obj *relations.Artifact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
@@ -61,13 +85,13 @@ func (ec *executionContext) fieldContext_Artifact_kind(_ context.Context, field 
 	return graphql.NewScalarFieldContext("Artifact", field, true, true, "ArtifactKind")
 }
 
-func (ec *executionContext) _Artifact_id(ctx context.Context, field graphql.CollectedField, obj *relations.Artifact) (ret graphql.Marshaler) {
+func (ec *executionContext) _Artifact_artifactId(ctx context.Context, field graphql.CollectedField, obj *relations.Artifact) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
 		ec.OperationContext,
 		field,
 		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
-			return ec.fieldContext_Artifact_id(ctx, field)
+			return ec.fieldContext_Artifact_artifactId(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
 			return obj.ID, nil
@@ -80,7 +104,7 @@ func (ec *executionContext) _Artifact_id(ctx context.Context, field graphql.Coll
 		true,
 	)
 }
-func (ec *executionContext) fieldContext_Artifact_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+func (ec *executionContext) fieldContext_Artifact_artifactId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Artifact", field, false, false, "ID")
 }
 
@@ -790,7 +814,7 @@ func UnmarshalUnshareArtifactInput(ctx context.Context, raw any) (model.UnshareA
 
 // region    **************************** object.gotpl ****************************
 
-var artifactImplementors = []string{"Artifact"}
+var artifactImplementors = []string{"Artifact", "Node"}
 
 func (ec *executionContext) _Artifact(ctx context.Context, sel ast.SelectionSet, obj *relations.Artifact) graphql.Marshaler {
 	fields := graphql.CollectFields(ec.OperationContext, sel, artifactImplementors)
@@ -801,14 +825,20 @@ func (ec *executionContext) _Artifact(ctx context.Context, sel ast.SelectionSet,
 		switch field.Name {
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("Artifact")
+		case "id":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Artifact_id(ctx, field, obj)
+				})
 		case "kind":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Artifact_kind(ctx, field, obj)
 				})
-		case "id":
-			out.Values[i] = ec._Artifact_id(ctx, field, obj)
+		case "artifactId":
+			out.Values[i] = ec._Artifact_artifactId(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				atomic.AddUint32(&out.Invalids, 1)
 			}

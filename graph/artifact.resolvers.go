@@ -13,6 +13,11 @@ import (
 	"github.com/seed-6461fa00/trellis/schema"
 )
 
+// ID is the resolver for the id field.
+func (r *artifactResolver) ID(ctx context.Context, obj *relations.Artifact) (string, error) {
+	return globalID(obj.Kind, obj.ID), nil
+}
+
 // Kind is the resolver for the kind field.
 func (r *artifactResolver) Kind(ctx context.Context, obj *relations.Artifact) (model.ArtifactKind, error) {
 	return kindToModel(obj.Kind), nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/seed-6461fa00/trellis/graph/model"
 	"github.com/seed-6461fa00/trellis/relations"
+	"github.com/seed-6461fa00/trellis/schema"
 )
 
 // UpdateProject is the resolver for the updateProject field.
@@ -38,6 +39,11 @@ func (r *mutationResolver) DeleteProject(ctx context.Context, input model.Delete
 		return nil, err
 	}
 	return &model.DeleteProjectPayload{Project: input.Project, ConsistencyToken: string(token)}, nil
+}
+
+// ID is the resolver for the id field.
+func (r *projectResolver) ID(ctx context.Context, obj *relations.Project) (string, error) {
+	return globalID(schema.TypeProject, obj.Name), nil
 }
 
 // CreatedBy is the resolver for the createdBy field.

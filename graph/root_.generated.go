@@ -31,6 +31,7 @@ type ResolverRoot interface {
 	Query() QueryResolver
 	Share() ShareResolver
 	Subscription() SubscriptionResolver
+	User() UserResolver
 	Viewer() ViewerResolver
 }
 
@@ -142,6 +143,7 @@ type ComplexityRoot struct {
 		CreatedBy         func(childComplexity int) int
 		Description       func(childComplexity int) int
 		DisplayName       func(childComplexity int) int
+		ID                func(childComplexity int) int
 		Members           func(childComplexity int, first *int, after *string, role *model.Role) int
 		Name              func(childComplexity int) int
 		ViewerPermissions func(childComplexity int) int
@@ -161,6 +163,8 @@ type ComplexityRoot struct {
 	Query struct {
 		Artifact        func(childComplexity int, kind model.ArtifactKind, id string, consistencyToken *string) int
 		CheckPermission func(childComplexity int, resource model.ResourceInput, permission string, subject *string, consistencyToken *string) int
+		Node            func(childComplexity int, id string, consistencyToken *string) int
+		Nodes           func(childComplexity int, ids []string, consistencyToken *string) int
 		Project         func(childComplexity int, name string, consistencyToken *string) int
 		Projects        func(childComplexity int, first *int, after *string, permission *model.ProjectPermission, minRole *model.Role, consistencyToken *string) int
 		Viewer          func(childComplexity int) int
@@ -247,7 +251,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Artifact.CreatedBy(childComplexity), true
-	case "Artifact.id":
+	case "Artifact.id", "Artifact.artifactId":
 		if e.ComplexityRoot.Artifact.ID == nil {
 			break
 		}
@@ -655,6 +659,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Project.DisplayName(childComplexity), true
+	case "Project.id":
+		if e.ComplexityRoot.Project.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Project.ID(childComplexity), true
 	case "Project.members":
 		if e.ComplexityRoot.Project.Members == nil {
 			break
@@ -734,6 +744,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Query.CheckPermission(childComplexity, args["resource"].(model.ResourceInput), args["permission"].(string), args["subject"].(*string), args["consistencyToken"].(*string)), true
 
+	case "Query.node":
+		if e.ComplexityRoot.Query.Node == nil {
+			break
+		}
+
+		args, err := ec.field_Query_node_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Node(childComplexity, args["id"].(string), args["consistencyToken"].(*string)), true
+	case "Query.nodes":
+		if e.ComplexityRoot.Query.Nodes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_nodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Nodes(childComplexity, args["ids"].([]string), args["consistencyToken"].(*string)), true
 	case "Query.project":
 		if e.ComplexityRoot.Query.Project == nil {
 			break
@@ -846,7 +878,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UpdateProjectPayload.Project(childComplexity), true
 
-	case "User.id":
+	case "User.id", "User.userId":
 		if e.ComplexityRoot.User.ID == nil {
 			break
 		}
@@ -1034,10 +1066,12 @@ func (ec *executionContext) childFields_AddMemberPayload(ctx context.Context, fi
 
 func (ec *executionContext) childFields_Artifact(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
-	case "kind":
-		return ec.fieldContext_Artifact_kind(ctx, field)
 	case "id":
 		return ec.fieldContext_Artifact_id(ctx, field)
+	case "kind":
+		return ec.fieldContext_Artifact_kind(ctx, field)
+	case "artifactId":
+		return ec.fieldContext_Artifact_artifactId(ctx, field)
 	case "name":
 		return ec.fieldContext_Artifact_name(ctx, field)
 	case "project":
@@ -1188,6 +1222,8 @@ func (ec *executionContext) childFields_PageInfo(ctx context.Context, field grap
 
 func (ec *executionContext) childFields_Project(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
+	case "id":
+		return ec.fieldContext_Project_id(ctx, field)
 	case "name":
 		return ec.fieldContext_Project_name(ctx, field)
 	case "displayName":
@@ -1286,6 +1322,8 @@ func (ec *executionContext) childFields_User(ctx context.Context, field graphql.
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_User_id(ctx, field)
+	case "userId":
+		return ec.fieldContext_User_userId(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
 }

@@ -104,7 +104,7 @@ func (r *mutationResolver) SwitchProject(ctx context.Context, input model.Switch
 	if err != nil {
 		return nil, err
 	}
-	return &model.SwitchProjectPayload{Viewer: &model.Viewer{ID: actor.ID, User: &actor}, Project: &p}, nil
+	return &model.SwitchProjectPayload{Viewer: viewerNode(actor), Project: &p}, nil
 }
 
 // Viewer is the resolver for the viewer field.
@@ -113,7 +113,25 @@ func (r *queryResolver) Viewer(ctx context.Context) (*model.Viewer, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &model.Viewer{ID: u.ID, User: &u}, nil
+	return viewerNode(u), nil
+}
+
+// Node is the resolver for the node field.
+func (r *queryResolver) Node(ctx context.Context, id string, consistencyToken *string) (model.Node, error) {
+	u, err := viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.resolveNode(ctx, u, id, consistency(ctx, consistencyToken))
+}
+
+// Nodes is the resolver for the nodes field.
+func (r *queryResolver) Nodes(ctx context.Context, ids []string, consistencyToken *string) ([]model.Node, error) {
+	u, err := viewer(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.resolveNodes(ctx, u, ids, consistency(ctx, consistencyToken))
 }
 
 // Project is the resolver for the project field.

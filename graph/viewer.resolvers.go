@@ -10,7 +10,13 @@ import (
 
 	"github.com/seed-6461fa00/trellis/graph/model"
 	"github.com/seed-6461fa00/trellis/relations"
+	"github.com/seed-6461fa00/trellis/schema"
 )
+
+// ID is the resolver for the id field.
+func (r *userResolver) ID(ctx context.Context, obj *relations.User) (string, error) {
+	return globalID(schema.TypeUser, obj.ID), nil
+}
 
 // CurrentProject is the resolver for the currentProject field.
 func (r *viewerResolver) CurrentProject(ctx context.Context, obj *model.Viewer) (*relations.Project, error) {
@@ -30,7 +36,13 @@ func (r *viewerResolver) Projects(ctx context.Context, obj *model.Viewer, first 
 	return projectsPage(ctx, r.Graph, first, after, permission, minRole, consistency(ctx, nil))
 }
 
+// User returns UserResolver implementation.
+func (r *Resolver) User() UserResolver { return &userResolver{r} }
+
 // Viewer returns ViewerResolver implementation.
 func (r *Resolver) Viewer() ViewerResolver { return &viewerResolver{r} }
 
-type viewerResolver struct{ *Resolver }
+type (
+	userResolver   struct{ *Resolver }
+	viewerResolver struct{ *Resolver }
+)

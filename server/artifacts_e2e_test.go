@@ -55,7 +55,7 @@ func TestArtifactsEndToEnd(t *testing.T) {
 	shared := wendy.ok(`mutation { shareArtifact(input: {kind: JOB, id: "train-7", user: "sam", role: READER}) { consistencyToken } }`, nil)
 	tok := shared["shareArtifact"].(map[string]any)["consistencyToken"].(string)
 	view := sam.ok(`query($t: String) { artifact(kind: JOB, id: "train-7", consistencyToken: $t) { id project { name } } }`, map[string]any{"t": tok})["artifact"].(map[string]any)
-	if view["id"] != "train-7" || view["project"] != nil {
+	if view["id"] != "job:train-7" || view["project"] != nil {
 		t.Fatalf("a shared user sees %v; the project must stay hidden", view)
 	}
 	if code := sam.code(`mutation { shareArtifact(input: {kind: JOB, id: "train-7", user: "eve", role: READER}) { consistencyToken } }`, nil); code != "FORBIDDEN" {

@@ -26,6 +26,7 @@ type gqlResponse struct {
 	Errors []struct {
 		Message    string         `json:"message"`
 		Extensions map[string]any `json:"extensions"`
+		Path       []any          `json:"path"`
 	} `json:"errors"`
 	status int
 }
@@ -177,7 +178,7 @@ func TestGraphQLEndToEnd(t *testing.T) {
 	token = added["addMember"].(map[string]any)["consistencyToken"].(string)
 
 	// Carol, a reader, sees the members but may not add anyone.
-	members := carol.ok(`query($t: String) { project(name: "apollo", consistencyToken: $t) { viewerRole members { edges { node { user { id } role } } } } }`,
+	members := carol.ok(`query($t: String) { project(name: "apollo", consistencyToken: $t) { viewerRole members { edges { node { user { userId } role } } } } }`,
 		map[string]any{"t": token})
 	project := members["project"].(map[string]any)
 	if project["viewerRole"] != "READER" {
@@ -186,7 +187,7 @@ func TestGraphQLEndToEnd(t *testing.T) {
 	var roster []string
 	for _, e := range project["members"].(map[string]any)["edges"].([]any) {
 		n := e.(map[string]any)["node"].(map[string]any)
-		roster = append(roster, n["user"].(map[string]any)["id"].(string)+"="+n["role"].(string))
+		roster = append(roster, n["user"].(map[string]any)["userId"].(string)+"="+n["role"].(string))
 	}
 	slices.Sort(roster)
 	want := []string{carolID + "=READER", "alice=ADMIN", "bob=MANAGER"}
@@ -209,7 +210,7 @@ func TestGraphQLEndToEnd(t *testing.T) {
 
 func userID(t *testing.T, c client) string {
 	t.Helper()
-	return c.ok(`{ viewer { id } }`, nil)["viewer"].(map[string]any)["id"].(string)
+	return c.ok(`{ viewer { user { userId } } }`, nil)["viewer"].(map[string]any)["user"].(map[string]any)["userId"].(string)
 }
 
 // TestUnauthenticated: no token, a bad token, or a token signed with

@@ -79,7 +79,7 @@ func TestSubscriptionsEndToEnd(t *testing.T) {
 
 	alice.ok(`mutation { addMember(input: {project: "apollo", user: "carol", role: WRITER}) { consistencyToken } }`, nil)
 	m, ok := read(t, aliceConn, 10*time.Second)
-	if !ok || m.Type != "next" || !strings.Contains(string(m.Payload), `"user":{"id":"carol"}`) || !strings.Contains(string(m.Payload), `"role":"WRITER"`) {
+	if !ok || m.Type != "next" || !strings.Contains(string(m.Payload), `"user":{"id":"user:carol"}`) || !strings.Contains(string(m.Payload), `"role":"WRITER"`) {
 		t.Fatalf("alice's event: %+v %s", m, m.Payload)
 	}
 	m, ok = read(t, mine, 10*time.Second)

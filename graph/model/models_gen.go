@@ -191,6 +191,7 @@ type UpdateProjectPayload struct {
 
 // The authenticated user, and what they can reach.
 type Viewer struct {
+	// viewer:<the viewer's user ID>.
 	ID   string          `json:"id"`
 	User *relations.User `json:"user"`
 	// The project the viewer last switched to, if they can still read it.
@@ -198,6 +199,8 @@ type Viewer struct {
 	// The viewer's projects: the same list as Query.projects.
 	Projects *ProjectConnection `json:"projects"`
 }
+
+func (Viewer) IsNode() {}
 
 // The kinds of artifact a project holds.
 type ArtifactKind string
