@@ -21,6 +21,8 @@ type Options struct {
 	ComplexityLimit int
 	// DepthLimit caps how deeply fields nest (default 12).
 	DepthLimit int
+	// MaxBatch caps the operations of one batched POST (default 10).
+	MaxBatch int
 	// DisableIntrospection turns off schema introspection.
 	DisableIntrospection bool
 	// Metrics, if set, measures operations and errors.
@@ -42,6 +44,9 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 	if opts.DepthLimit == 0 {
 		opts.DepthLimit = 12
 	}
+	if opts.MaxBatch == 0 {
+		opts.MaxBatch = 10
+	}
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Graph: g}, Complexity: complexity()}))
 	srv.AddTransport(transport.Options{})
 	if opts.WebsocketAuth != nil {
@@ -54,8 +59,7 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 			},
 		})
 	}
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	srv.AddTransport(httpTransport{maxBatch: opts.MaxBatch})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if !opts.DisableIntrospection {
 		srv.Use(extension.Introspection{})
