@@ -14,7 +14,8 @@ import (
 )
 
 // TestGraphiQLInBrowser loads the GraphiQL page in headless Chromium, as a
-// developer would in --dev mode, and runs a mutation and a query from it.
+// developer would in --dev mode, runs a mutation and a query from it, and
+// a subscription that shows another client's change as it happens.
 // It needs Debian's chromium and `npm ci` in testdata/browser; .ci/run
 // installs both and runs it with -tags browser.
 func TestGraphiQLInBrowser(t *testing.T) {
@@ -37,6 +38,7 @@ func TestGraphiQLInBrowser(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "graphiql.mjs", "http://"+srv.Addr())
 	cmd.Dir = "testdata/browser"
+	cmd.Env = append(cmd.Environ(), "DEV_TOKEN="+devToken)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("browser: %v\n%s", err, out)
