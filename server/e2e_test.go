@@ -31,9 +31,16 @@ type gqlResponse struct {
 	status int
 }
 
-func (c client) do(query string, vars map[string]any) gqlResponse {
+func (c client) do(query string, vars map[string]any, adjust ...func(request map[string]any)) gqlResponse {
 	c.t.Helper()
-	body, _ := json.Marshal(map[string]any{"query": query, "variables": vars})
+	request := map[string]any{"variables": vars}
+	if query != "" {
+		request["query"] = query
+	}
+	for _, a := range adjust {
+		a(request)
+	}
+	body, _ := json.Marshal(request)
 	req, err := http.NewRequestWithContext(c.t.Context(), http.MethodPost, c.url, bytes.NewReader(body))
 	if err != nil {
 		c.t.Fatal(err)
@@ -53,6 +60,11 @@ func (c client) do(query string, vars map[string]any) gqlResponse {
 	}
 	out.status = resp.StatusCode
 	return out
+}
+
+// withExtensions sets a request's extensions.
+func withExtensions(ext map[string]any) func(map[string]any) {
+	return func(request map[string]any) { request["extensions"] = ext }
 }
 
 // ok runs query and fails the test on any error.

@@ -1,6 +1,8 @@
 package server_test
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -218,5 +220,45 @@ func TestBatchedRequests(t *testing.T) {
 	}
 	if status, _ := send(`[{"query":"{ viewer { id } }"}`); status != http.StatusBadRequest {
 		t.Fatalf("a truncated batch: %d, want 400", status)
+	}
+}
+
+// TestAutomaticPersistedQueries: a client sends a query's hash alone, is
+// told the server does not know it, sends query and hash once, and from
+// then on the hash alone runs the query, over POST and over GET; a hash
+// that does not match its query is refused.
+func TestAutomaticPersistedQueries(t *testing.T) {
+	endpoint, auth := startServer(t)
+	alice := userClient(t, endpoint, auth, "alice")
+	const query = `{ viewer { id } }`
+	sum := sha256.Sum256([]byte(query))
+	ext := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hex.EncodeToString(sum[:])}}
+
+	first := alice.do("", map[string]any{}, withExtensions(ext))
+	if len(first.Errors) != 1 || first.Errors[0].Message != "PersistedQueryNotFound" {
+		t.Fatalf("an unknown hash: %+v", first.Errors)
+	}
+	if r := alice.do(query, nil, withExtensions(ext)); len(r.Errors) > 0 || r.Data["viewer"] == nil {
+		t.Fatalf("query and hash: %+v", r)
+	}
+	if r := alice.do("", nil, withExtensions(ext)); len(r.Errors) > 0 || r.Data["viewer"].(map[string]any)["id"] != "viewer:alice" {
+		t.Fatalf("the hash alone, after: %+v", r)
+	}
+	extJSON, _ := json.Marshal(ext)
+	req, _ := http.NewRequestWithContext(t.Context(), http.MethodGet, endpoint+"?extensions="+url.QueryEscape(string(extJSON)), nil)
+	req.Header.Set("Authorization", "Bearer "+alice.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `"viewer:alice"`) {
+		t.Fatalf("the hash alone over GET: %d %s", resp.StatusCode, body)
+	}
+
+	wrong := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": strings.Repeat("0", 64)}}
+	if r := alice.do(query, nil, withExtensions(wrong)); len(r.Errors) == 0 || r.Data != nil {
+		t.Fatalf("a hash that does not match its query ran: %+v", r)
 	}
 }
