@@ -62,20 +62,20 @@ func (r *artifactResolver) ViewerPermissions(ctx context.Context, obj *relations
 }
 
 // SharedWith is the resolver for the sharedWith field.
-func (r *artifactResolver) SharedWith(ctx context.Context, obj *relations.Artifact) ([]*relations.Share, error) {
+func (r *artifactResolver) SharedWith(ctx context.Context, obj *relations.Artifact, first *int, after *string) (*model.ShareConnection, error) {
 	u, err := viewer(ctx)
 	if err != nil {
 		return nil, err
 	}
-	shares, err := r.Graph.SharedWith(ctx, u, relations.ArtifactRef{Kind: obj.Kind, ID: obj.ID}, consistency(ctx, nil, obj.ReadAt))
+	page, err := r.Graph.SharedWith(ctx, u, relations.ArtifactRef{Kind: obj.Kind, ID: obj.ID}, pageRequest(first, after, consistency(ctx, nil, obj.ReadAt)))
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*relations.Share, len(shares))
-	for i := range shares {
-		out[i] = &shares[i]
+	conn := &model.ShareConnection{PageInfo: pageInfo(page.HasNext, page.Cursors)}
+	for i := range page.Items {
+		conn.Edges = append(conn.Edges, &model.ShareEdge{Cursor: page.Cursors[i], Node: &page.Items[i]})
 	}
-	return out, nil
+	return conn, nil
 }
 
 // RegisterArtifact is the resolver for the registerArtifact field.

@@ -27,6 +27,7 @@ func complexity() ComplexityRoot {
 	}
 	c.Project.Members = func(child int, first *int, _ *string, _ *model.Role) int { return pageCost(first, child) }
 	c.Project.Artifacts = func(child int, _ model.ArtifactKind, first *int, _ *string) int { return pageCost(first, child) }
+	c.Artifact.SharedWith = func(child int, first *int, _ *string) int { return pageCost(first, child) }
 	// Each ID is looked up on its own: priced like a page of that size.
 	c.Query.Nodes = func(child int, ids []string, _ *string) int { return 1 + min(len(ids), maxNodes)*child }
 	return c

@@ -51,7 +51,7 @@ type ComplexityRoot struct {
 		Kind              func(childComplexity int) int
 		Name              func(childComplexity int) int
 		Project           func(childComplexity int) int
-		SharedWith        func(childComplexity int) int
+		SharedWith        func(childComplexity int, first *int, after *string) int
 		ViewerPermissions func(childComplexity int) int
 	}
 
@@ -185,6 +185,16 @@ type ComplexityRoot struct {
 		User func(childComplexity int) int
 	}
 
+	ShareConnection struct {
+		Edges    func(childComplexity int) int
+		PageInfo func(childComplexity int) int
+	}
+
+	ShareEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
 	Subscription struct {
 		MembershipChanged     func(childComplexity int, project string) int
 		ViewerProjectsChanged func(childComplexity int) int
@@ -280,7 +290,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			break
 		}
 
-		return e.ComplexityRoot.Artifact.SharedWith(childComplexity), true
+		args, err := ec.field_Artifact_sharedWith_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Artifact.SharedWith(childComplexity, args["first"].(*int), args["after"].(*string)), true
 	case "Artifact.viewerPermissions":
 		if e.ComplexityRoot.Artifact.ViewerPermissions == nil {
 			break
@@ -834,6 +849,32 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Share.User(childComplexity), true
 
+	case "ShareConnection.edges":
+		if e.ComplexityRoot.ShareConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShareConnection.Edges(childComplexity), true
+	case "ShareConnection.pageInfo":
+		if e.ComplexityRoot.ShareConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShareConnection.PageInfo(childComplexity), true
+
+	case "ShareEdge.cursor":
+		if e.ComplexityRoot.ShareEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShareEdge.Cursor(childComplexity), true
+	case "ShareEdge.node":
+		if e.ComplexityRoot.ShareEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ShareEdge.Node(childComplexity), true
+
 	case "Subscription.membershipChanged":
 		if e.ComplexityRoot.Subscription.MembershipChanged == nil {
 			break
@@ -1296,6 +1337,26 @@ func (ec *executionContext) childFields_Share(ctx context.Context, field graphql
 		return ec.fieldContext_Share_role(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Share", field.Name)
+}
+
+func (ec *executionContext) childFields_ShareConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_ShareConnection_edges(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_ShareConnection_pageInfo(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShareConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_ShareEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_ShareEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_ShareEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ShareEdge", field.Name)
 }
 
 func (ec *executionContext) childFields_SwitchProjectPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

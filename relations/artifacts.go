@@ -3,7 +3,6 @@ package relations
 import (
 	"context"
 	"errors"
-	"io"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -281,38 +280,44 @@ func (g *Graph) UnshareArtifact(ctx context.Context, actor User, ref ArtifactRef
 	}, pre, "the artifact or your role changed concurrently; retry")
 }
 
-// SharedWith lists the users an artifact is shared with directly; the
-// viewer must be able to read it.
-func (g *Graph) SharedWith(ctx context.Context, viewer User, ref ArtifactRef, t Token) ([]Share, error) {
-	if _, err := g.Artifact(ctx, viewer, ref, t); err != nil {
-		return nil, err
+// SharedWith lists the users an artifact is shared with directly, by role
+// then user, one page at a time; every page of one listing reads the same
+// snapshot. The viewer must be able to read the artifact.
+func (g *Graph) SharedWith(ctx context.Context, viewer User, ref ArtifactRef, q PageRequest) (Page[Share], error) {
+	size, err := q.pageSize()
+	if err != nil {
+		return Page[Share]{}, err
+	}
+	after, token, err := q.start()
+	if err != nil {
+		return Page[Share]{}, err
+	}
+	if _, err := g.Artifact(ctx, viewer, ref, token); err != nil {
+		return Page[Share]{}, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	var shares []Share
-	for _, role := range []Role{RoleReader, RoleWriter} {
-		stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-			Consistency: readConsistency(t),
-			RelationshipFilter: &v1.RelationshipFilter{
-				ResourceType: string(ref.Kind), OptionalResourceId: ref.ID, OptionalRelation: string(role),
-				OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: string(schema.TypeUser)},
-			},
-		})
-		if err != nil {
-			return nil, fromSpiceDB(ctx, err, "")
-		}
-		for {
-			r, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, fromSpiceDB(ctx, err, "")
-			}
-			shares = append(shares, Share{User: User{ID: r.GetRelationship().GetSubject().GetObject().GetObjectId()}, Role: role})
-		}
+	stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+		Consistency: readConsistency(token),
+		RelationshipFilter: &v1.RelationshipFilter{
+			ResourceType: string(ref.Kind), OptionalResourceId: ref.ID,
+			OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: string(schema.TypeUser)},
+		},
+		OptionalLimit:  uint32(size + 1),
+		OptionalCursor: after,
+	})
+	if err != nil {
+		return Page[Share]{}, fromSpiceDB(ctx, err, "")
 	}
-	return shares, nil
+	items, cursors, hasNext, err := readPage(ctx, stream.Recv, size, token, func(r *v1.ReadRelationshipsResponse) (Share, bool) {
+		role := Role(r.GetRelationship().GetRelation())
+		return Share{User: User{ID: r.GetRelationship().GetSubject().GetObject().GetObjectId()}, Role: role},
+			role == RoleReader || role == RoleWriter
+	})
+	if err != nil {
+		return Page[Share]{}, err
+	}
+	return Page[Share]{Items: items, Cursors: cursors, HasNext: hasNext}, nil
 }
 
 // ArtifactPermissions returns, for each artifact, the permissions of its

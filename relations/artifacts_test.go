@@ -96,8 +96,8 @@ func TestArtifactRules(t *testing.T) {
 		if can(sam, schema.JobTerminate) || !can(sam, schema.JobReadLogs) {
 			t.Fatal("re-sharing as reader must replace the writer share")
 		}
-		shares, err := f.g.SharedWith(ctx, f.users["reader"], job, "")
-		if err != nil || len(shares) != 1 || shares[0].Role != relations.RoleReader {
+		shares, err := f.g.SharedWith(ctx, f.users["reader"], job, relations.PageRequest{})
+		if err != nil || len(shares.Items) != 1 || shares.Items[0].Role != relations.RoleReader {
 			t.Fatalf("shares = %v, %v", shares, err)
 		}
 		if _, err := f.g.RemoveArtifact(ctx, f.users["writer"], job); err != nil {

@@ -48,7 +48,7 @@ func TestArtifactsEndToEnd(t *testing.T) {
 		t.Fatalf("a reader's permissions on a job: %v, want %v", perms, want)
 	}
 
-	const artifact = `{ artifact(kind: JOB, id: "train-7") { id project { name } sharedWith { user { id } role } } }`
+	const artifact = `{ artifact(kind: JOB, id: "train-7") { id project { name } sharedWith { edges { node { user { id } role } } } } }`
 	if code := sam.code(artifact, nil); code != "NOT_FOUND" {
 		t.Fatalf("unshared user reading: %q", code)
 	}
@@ -57,6 +57,34 @@ func TestArtifactsEndToEnd(t *testing.T) {
 	view := sam.ok(`query($t: String) { artifact(kind: JOB, id: "train-7", consistencyToken: $t) { id project { name } } }`, map[string]any{"t": tok})["artifact"].(map[string]any)
 	if view["id"] != "job:train-7" || view["project"] != nil {
 		t.Fatalf("a shared user sees %v; the project must stay hidden", view)
+	}
+	// sharedWith is a connection: pages in role-then-user order, each page
+	// of one listing at the first page's snapshot.
+	for _, share := range []struct{ user, role string }{{"una", "WRITER"}, {"vic", "READER"}, {"abe", "WRITER"}, {"zoe", "READER"}} {
+		wendy.ok(`mutation($u: ID!, $r: Role!) { shareArtifact(input: {kind: JOB, id: "train-7", user: $u, role: $r}) { consistencyToken } }`,
+			map[string]any{"u": share.user, "r": share.role})
+	}
+	const sharesPage = `query($after: String) { artifact(kind: JOB, id: "train-7") { sharedWith(first: 2, after: $after) {
+		edges { cursor node { user { userId } role } } pageInfo { hasNextPage endCursor } } } }`
+	var listed []string
+	var after any
+	for pages := 0; ; pages++ {
+		if pages == 1 { // a change between pages does not show in this listing
+			wendy.ok(`mutation { unshareArtifact(input: {kind: JOB, id: "train-7", user: "zoe"}) { consistencyToken } }`, nil)
+		}
+		conn := wendy.ok(sharesPage, map[string]any{"after": after})["artifact"].(map[string]any)["sharedWith"].(map[string]any)
+		for _, e := range conn["edges"].([]any) {
+			n := e.(map[string]any)["node"].(map[string]any)
+			listed = append(listed, n["role"].(string)+":"+n["user"].(map[string]any)["userId"].(string))
+		}
+		info := conn["pageInfo"].(map[string]any)
+		if info["hasNextPage"] != true {
+			break
+		}
+		after = info["endCursor"]
+	}
+	if want := []string{"READER:sam", "READER:vic", "READER:zoe", "WRITER:abe", "WRITER:una"}; !slices.Equal(listed, want) {
+		t.Fatalf("sharedWith pages = %v, want %v", listed, want)
 	}
 	if code := sam.code(`mutation { shareArtifact(input: {kind: JOB, id: "train-7", user: "eve", role: READER}) { consistencyToken } }`, nil); code != "FORBIDDEN" {
 		t.Fatalf("a shared reader re-sharing: %q", code)

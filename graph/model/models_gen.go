@@ -157,6 +157,16 @@ type ShareArtifactInput struct {
 	Role Role         `json:"role"`
 }
 
+type ShareConnection struct {
+	Edges    []*ShareEdge `json:"edges"`
+	PageInfo *PageInfo    `json:"pageInfo"`
+}
+
+type ShareEdge struct {
+	Cursor string           `json:"cursor"`
+	Node   *relations.Share `json:"node"`
+}
+
 // Subscriptions run over WebSocket (graphql-transport-ws or graphql-ws) on
 // /graphql; authenticate with {"Authorization": "Bearer <token>"} in the
 // connection_init payload.
