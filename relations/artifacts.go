@@ -295,29 +295,14 @@ func (g *Graph) SharedWith(ctx context.Context, viewer User, ref ArtifactRef, q 
 	if _, err := g.Artifact(ctx, viewer, ref, token); err != nil {
 		return Page[Share]{}, err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-		Consistency: readConsistency(token),
-		RelationshipFilter: &v1.RelationshipFilter{
-			ResourceType: string(ref.Kind), OptionalResourceId: ref.ID,
-			OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: string(schema.TypeUser)},
-		},
-		OptionalLimit:  uint32(size + 1),
-		OptionalCursor: after,
-	})
-	if err != nil {
-		return Page[Share]{}, fromSpiceDB(ctx, err, "")
+	filter := &v1.RelationshipFilter{
+		ResourceType: string(ref.Kind), OptionalResourceId: ref.ID,
+		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: string(schema.TypeUser)},
 	}
-	items, cursors, hasNext, err := readPage(ctx, stream.Recv, size, token, func(r *v1.ReadRelationshipsResponse) (Share, bool) {
-		role := Role(r.GetRelationship().GetRelation())
-		return Share{User: User{ID: r.GetRelationship().GetSubject().GetObject().GetObjectId()}, Role: role},
-			role == RoleReader || role == RoleWriter
+	return relationshipPage(ctx, g.perms, filter, size, after, token, func(r *v1.Relationship) (Share, bool) {
+		role := Role(r.GetRelation())
+		return Share{User: User{ID: r.GetSubject().GetObject().GetObjectId()}, Role: role}, role == RoleReader || role == RoleWriter
 	})
-	if err != nil {
-		return Page[Share]{}, err
-	}
-	return Page[Share]{Items: items, Cursors: cursors, HasNext: hasNext}, nil
 }
 
 // ArtifactPermissions returns, for each artifact, the permissions of its

@@ -48,30 +48,16 @@ func (g *Graph) Members(ctx context.Context, viewer User, project string, q Memb
 		return Page[Member]{}, notFoundProject(project)
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-		Consistency: readConsistency(token),
-		RelationshipFilter: &v1.RelationshipFilter{
-			ResourceType:          string(schema.TypeProject),
-			OptionalResourceId:    project,
-			OptionalRelation:      string(q.Role),
-			OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: string(schema.TypeUser)},
-		},
-		OptionalLimit:  uint32(size + 1),
-		OptionalCursor: after,
-	})
-	if err != nil {
-		return Page[Member]{}, fromSpiceDB(ctx, err, "")
+	filter := &v1.RelationshipFilter{
+		ResourceType:          string(schema.TypeProject),
+		OptionalResourceId:    project,
+		OptionalRelation:      string(q.Role),
+		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: string(schema.TypeUser)},
 	}
-	items, cursors, hasNext, err := readPage(ctx, stream.Recv, size, token, func(r *v1.ReadRelationshipsResponse) (Member, bool) {
-		role := Role(r.GetRelationship().GetRelation())
-		return Member{User: User{ID: r.GetRelationship().GetSubject().GetObject().GetObjectId()}, Role: role}, role.rank() >= 0
+	return relationshipPage(ctx, g.perms, filter, size, after, token, func(r *v1.Relationship) (Member, bool) {
+		role := Role(r.GetRelation())
+		return Member{User: User{ID: r.GetSubject().GetObject().GetObjectId()}, Role: role}, role.rank() >= 0
 	})
-	if err != nil {
-		return Page[Member]{}, err
-	}
-	return Page[Member]{Items: items, Cursors: cursors, HasNext: hasNext}, nil
 }
 
 // roleOf reads, fully consistently, the role user holds in project; ok is

@@ -117,3 +117,27 @@ func readPage[R spiceResult, T any](ctx context.Context, recv func() (R, error),
 		cursors = append(cursors, cursor{SpiceDB: r.GetAfterResultCursor().GetToken(), Token: token}.encode())
 	}
 }
+
+// relationshipPage reads one page of the relationships filter matches, at
+// the snapshot token names; keep maps a relationship to an item, or skips
+// it.
+func relationshipPage[T any](ctx context.Context, perms v1.PermissionsServiceClient, filter *v1.RelationshipFilter, size int, after *v1.Cursor, token Token, keep func(*v1.Relationship) (T, bool)) (Page[T], error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+		Consistency:        readConsistency(token),
+		RelationshipFilter: filter,
+		OptionalLimit:      uint32(size + 1),
+		OptionalCursor:     after,
+	})
+	if err != nil {
+		return Page[T]{}, fromSpiceDB(ctx, err, "")
+	}
+	items, cursors, hasNext, err := readPage(ctx, stream.Recv, size, token, func(r *v1.ReadRelationshipsResponse) (T, bool) {
+		return keep(r.GetRelationship())
+	})
+	if err != nil {
+		return Page[T]{}, err
+	}
+	return Page[T]{Items: items, Cursors: cursors, HasNext: hasNext}, nil
+}
