@@ -201,8 +201,9 @@ type ComplexityRoot struct {
 	}
 
 	SwitchProjectPayload struct {
-		Project func(childComplexity int) int
-		Viewer  func(childComplexity int) int
+		ConsistencyToken func(childComplexity int) int
+		Project          func(childComplexity int) int
+		Viewer           func(childComplexity int) int
 	}
 
 	UpdateProjectPayload struct {
@@ -893,6 +894,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Subscription.ViewerProjectsChanged(childComplexity), true
 
+	case "SwitchProjectPayload.consistencyToken":
+		if e.ComplexityRoot.SwitchProjectPayload.ConsistencyToken == nil {
+			break
+		}
+
+		return e.ComplexityRoot.SwitchProjectPayload.ConsistencyToken(childComplexity), true
 	case "SwitchProjectPayload.project":
 		if e.ComplexityRoot.SwitchProjectPayload.Project == nil {
 			break
@@ -1365,6 +1372,8 @@ func (ec *executionContext) childFields_SwitchProjectPayload(ctx context.Context
 		return ec.fieldContext_SwitchProjectPayload_viewer(ctx, field)
 	case "project":
 		return ec.fieldContext_SwitchProjectPayload_project(ctx, field)
+	case "consistencyToken":
+		return ec.fieldContext_SwitchProjectPayload_consistencyToken(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type SwitchProjectPayload", field.Name)
 }

@@ -100,11 +100,11 @@ func (r *mutationResolver) SwitchProject(ctx context.Context, input model.Switch
 	if err != nil {
 		return nil, err
 	}
-	p, err := r.Graph.SwitchProject(ctx, actor, input.Project, consistency(ctx, nil))
+	p, token, err := r.Graph.SwitchProject(ctx, actor, input.Project)
 	if err != nil {
 		return nil, err
 	}
-	return &model.SwitchProjectPayload{Viewer: viewerNode(actor), Project: &p}, nil
+	return &model.SwitchProjectPayload{Viewer: viewerNode(actor), Project: &p, ConsistencyToken: string(token)}, nil
 }
 
 // Viewer is the resolver for the viewer field.

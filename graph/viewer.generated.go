@@ -134,6 +134,29 @@ func (ec *executionContext) fieldContext_SwitchProjectPayload_project(_ context.
 	return fc, nil
 }
 
+func (ec *executionContext) _SwitchProjectPayload_consistencyToken(ctx context.Context, field graphql.CollectedField, obj *model.SwitchProjectPayload) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_SwitchProjectPayload_consistencyToken(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return obj.ConsistencyToken, nil
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_SwitchProjectPayload_consistencyToken(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("SwitchProjectPayload", field, false, false, "String")
+}
+
 func (ec *executionContext) _User_id(ctx context.Context, field graphql.CollectedField, obj *relations.User) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -383,6 +406,11 @@ func (ec *executionContext) _SwitchProjectPayload(ctx context.Context, sel ast.S
 			}
 		case "project":
 			out.Values[i] = ec._SwitchProjectPayload_project(ctx, field, obj)
+			if out.Values[i] == graphql.Null {
+				out.Invalids++
+			}
+		case "consistencyToken":
+			out.Values[i] = ec._SwitchProjectPayload_consistencyToken(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
 				out.Invalids++
 			}

@@ -29,16 +29,34 @@ func (g *Graph) CurrentProject(ctx context.Context, viewer User, t Token) (Proje
 }
 
 // SwitchProject makes project the viewer's current project; the viewer must
-// be able to read it.
-func (g *Graph) SwitchProject(ctx context.Context, viewer User, project string, t Token) (Project, error) {
-	p, err := g.Project(ctx, viewer, project, t)
+// be able to read it at the newest revision. The token names that revision,
+// so a client reading with it sees the project as the switch did.
+func (g *Graph) SwitchProject(ctx context.Context, viewer User, project string) (Project, Token, error) {
+	if err := ValidateProjectName(project); err != nil {
+		return Project{}, "", err
+	}
+	resp, err := g.perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
+		Consistency: fullyConsistent(),
+		Resource:    projectRef(project),
+		Permission:  string(schema.ProjectRead),
+		Subject:     userSubject(viewer),
+	})
 	if err != nil {
-		return Project{}, err
+		return Project{}, "", fromSpiceDB(ctx, err, "")
 	}
+	if resp.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
+		return Project{}, "", notFoundProject(project)
+	}
+	token := Token(resp.GetCheckedAt().GetToken())
+	p, err := g.ProjectMetadata(ctx, project)
+	if err != nil {
+		return Project{}, "", err
+	}
+	p.ReadAt = token
 	if err := g.catalog.SetCurrentProject(ctx, viewer.ID, project); err != nil {
-		return Project{}, &Error{Code: CodeUnavailable, Message: "could not store the current project", Err: err}
+		return Project{}, "", &Error{Code: CodeUnavailable, Message: "could not store the current project", Err: err}
 	}
-	return p, nil
+	return p, token, nil
 }
 
 // CheckAs answers "may subject do permission on object?" for viewer. Any

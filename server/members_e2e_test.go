@@ -71,8 +71,14 @@ func TestMembershipMutationsEndToEnd(t *testing.T) {
 	}
 
 	// Switching projects: only to one you can read; it sticks.
-	carol.ok(`mutation { switchProject(input: {project: "orbit"}) { project { name } } }`, nil)
-	if got := carol.ok(`{ viewer { currentProject { name viewerRole } } }`, nil)["viewer"].(map[string]any)["currentProject"].(map[string]any)["name"]; got != "orbit" {
+	switched := carol.ok(`mutation { switchProject(input: {project: "orbit"}) { project { name } consistencyToken } }`, nil)["switchProject"].(map[string]any)
+	switchToken, _ := switched["consistencyToken"].(string)
+	if switchToken == "" {
+		t.Fatalf("switchProject returned no consistency token: %v", switched)
+	}
+	current := carol.ok(`query($t: String) { viewer { currentProject { name viewerRole } } project(name: "orbit", consistencyToken: $t) { name } }`,
+		map[string]any{"t": switchToken})
+	if got := current["viewer"].(map[string]any)["currentProject"].(map[string]any)["name"]; got != "orbit" {
 		t.Fatalf("current project = %v", got)
 	}
 	if code := dave.code(`mutation { switchProject(input: {project: "orbit"}) { project { name } } }`, nil); code != "NOT_FOUND" {

@@ -180,6 +180,8 @@ type SwitchProjectInput struct {
 type SwitchProjectPayload struct {
 	Viewer  *Viewer            `json:"viewer"`
 	Project *relations.Project `json:"project"`
+	// The revision the switch was authorized at.
+	ConsistencyToken string `json:"consistencyToken"`
 }
 
 type UnshareArtifactInput struct {
