@@ -48,7 +48,7 @@ func TestInProcessChecksMatchTheAPI(t *testing.T) {
 	for name, user := range f.users {
 		for _, obj := range objects {
 			for _, perm := range schema.Permissions[obj.Type] {
-				got, err := f.g.Check(ctx, user, obj, perm, "")
+				got, err := f.g.CheckNow(ctx, user, obj, perm)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -80,24 +80,30 @@ func TestInProcessChecksMatchTheAPI(t *testing.T) {
 	}
 }
 
-// TestInProcessCheckReadsItsOwnWrite: a check carrying the token of a write
-// sees that write at once.
+// TestInProcessCheckReadsItsOwnWrite: a fully consistent check, answered
+// in process, sees a write the moment it is acknowledged.
 func TestInProcessCheckReadsItsOwnWrite(t *testing.T) {
-	env := relationstest.Open(t)
+	var inProcess atomic.Int64
+	env := relationstest.Open(t, relationstest.WrapChecker(func(c relations.HeadChecker) relations.HeadChecker {
+		return countedChecker{c, &inProcess}
+	}))
 	f := newFixture(t, env)
+	inProcess.Store(0)
 	project := relations.Object{Type: schema.TypeProject, ID: f.project}
 	for i := range 20 {
 		user := relationstest.MustUser(t, "newcomer-"+string(rune('a'+i)))
-		token, err := f.g.AddMember(t.Context(), f.users["admin"], f.project, user, relations.RoleWriter)
-		if err != nil {
+		if _, err := f.g.AddMember(t.Context(), f.users["admin"], f.project, user, relations.RoleWriter); err != nil {
 			t.Fatal(err)
 		}
-		ok, err := f.g.Check(t.Context(), user, project, schema.ProjectWrite, token)
+		ok, err := f.g.CheckNow(t.Context(), user, project, schema.ProjectWrite)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !ok {
-			t.Fatalf("write %d: a check with the write's token does not see it", i)
+			t.Fatalf("write %d: a fully consistent check does not see it", i)
 		}
+	}
+	if inProcess.Load() < 20 {
+		t.Fatalf("only %d of the 20 checks ran in process", inProcess.Load())
 	}
 }

@@ -27,6 +27,11 @@ func readConsistency(t Token) *v1.Consistency {
 	return &v1.Consistency{Requirement: &v1.Consistency_AtLeastAsFresh{AtLeastAsFresh: &v1.ZedToken{Token: string(t)}}}
 }
 
+// atSnapshot reads exactly the revision t names.
+func atSnapshot(t Token) *v1.Consistency {
+	return &v1.Consistency{Requirement: &v1.Consistency_AtExactSnapshot{AtExactSnapshot: &v1.ZedToken{Token: string(t)}}}
+}
+
 // fullyConsistent is used before every write: an authorization decision that
 // guards a change must see every change before it.
 func fullyConsistent() *v1.Consistency {

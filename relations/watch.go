@@ -45,7 +45,9 @@ func (g *Graph) WatchMembership(ctx context.Context, viewer User, project string
 	}
 	filter := &v1.RelationshipFilter{ResourceType: string(schema.TypeProject), OptionalResourceId: project}
 	return g.watchRoles(ctx, filter, resp.GetCheckedAt(), func(ctx context.Context, ev MembershipEvent) (bool, error) {
-		return g.Check(ctx, viewer, Object{schema.TypeProject, project}, schema.ProjectRead, ev.Token)
+		// At the change's own revision: a later one could show access the
+		// viewer did not have when the change happened, or hide one they had.
+		return g.check(ctx, viewer, Object{schema.TypeProject, project}, schema.ProjectRead, atSnapshot(ev.Token))
 	})
 }
 

@@ -1,6 +1,7 @@
 package relations_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -92,5 +93,55 @@ func TestWatchViewerProjects(t *testing.T) {
 	}
 	if ev := next(t, events); !ev.Removed || ev.Project != f.project {
 		t.Fatalf("left: %+v", ev)
+	}
+}
+
+// TestWatchChecksEachChangeAtItsOwnRevision: a subscriber who is removed
+// and re-added while the stream lags behind hears nothing from the time
+// they could not read the project: each change is checked at its own
+// revision, not at a later one where access came back.
+func TestWatchChecksEachChangeAtItsOwnRevision(t *testing.T) {
+	env := relationstest.Open(t)
+	f := newFixture(t, env)
+	ctx := t.Context()
+	admin, reader := f.users["admin"], f.users["reader"]
+	events, _, err := f.g.WatchMembership(ctx, reader, f.project, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// More events than the stream buffers, none read yet: the stream is
+	// held back at the last of them while the next changes happen.
+	const backlog = 20
+	for i := range backlog {
+		if _, err := f.g.AddMember(ctx, admin, f.project, relationstest.MustUser(t, fmt.Sprintf("early-%d", i)), relations.RoleReader); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(200 * time.Millisecond) // let the stream fill up
+	if _, err := f.g.RemoveMember(ctx, admin, f.project, reader); err != nil {
+		t.Fatal(err)
+	}
+	secret := relationstest.MustUser(t, "added-while-away")
+	if _, err := f.g.AddMember(ctx, admin, f.project, secret, relations.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.g.AddMember(ctx, admin, f.project, reader, relations.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				if i != backlog {
+					t.Fatalf("the stream ended after %d events, want %d", i, backlog)
+				}
+				return
+			}
+			if ev.User == secret || ev.User == reader {
+				t.Fatalf("event %d reached a subscriber who could not read the project then: %+v", i, ev)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("after %d events the stream neither delivered nor ended", i)
+		}
 	}
 }
