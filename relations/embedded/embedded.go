@@ -82,9 +82,13 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 		logger = *cfg.Logger
 	}
 	ctx = logger.WithContext(ctx)
+	mode, err := schemaModeFor(ctx, cfg.Datastore)
+	if err != nil {
+		return nil, err
+	}
 
 	servers := []server.RunnableServer{}
-	rs, err := newServer(ctx, cfg, keys, util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}, inProcessMiddleware()...)
+	rs, err := newServer(ctx, cfg, mode, keys, util.GRPCServerConfig{Network: util.BufferedNetwork, Enabled: true}, inProcessMiddleware()...)
 	if err != nil {
 		return nil, err
 	}
@@ -92,7 +96,7 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.GRPCAddress != "" {
 		// A second server on the same datastore: ZedTokens and cursors are
 		// the datastore's, so they work across both.
-		tcp, err := newServer(ctx, cfg, keys, util.GRPCServerConfig{
+		tcp, err := newServer(ctx, cfg, mode, keys, util.GRPCServerConfig{
 			Network: "tcp", Address: cfg.GRPCAddress, Enabled: true,
 			TLSCertPath: cfg.TLSCertFile, TLSKeyPath: cfg.TLSKeyFile,
 		})
@@ -111,7 +115,7 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	checks, err := spiceembedded.NewPermissions(spiceembedded.Config{
 		Datastore:               cfg.Datastore,
-		SchemaMode:              schemaMode,
+		SchemaMode:              mode,
 		SchemaCacheMaxCostBytes: 16 << 20,
 	})
 	if err != nil {
@@ -126,15 +130,40 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	return e, nil
 }
 
-// schemaMode stores the schema both as SpiceDB's unified schema, which the
-// engine reads (one cached, hashed document instead of a datastore read per
-// definition per dispatch), and as legacy definitions, so a store written
-// before stays readable after and the other way round.
-const schemaMode = datalayer.SchemaModeReadNewWriteBoth
+// schemaModeFor picks how the engine reads the schema. It writes both of
+// SpiceDB's forms, and reads the unified one (a single cached, hashed
+// document instead of a datastore read per definition per dispatch) ...
+// unless the store holds only per-definition schema, as stores written
+// before Trellis kept both do. Reading such a store as unified would show
+// no schema at all, and the next schema write would skip SpiceDB's checks
+// that refuse to drop a relation still in use; so it is read as written
+// until that write stores both forms, and from the next start on unified.
+func schemaModeFor(ctx context.Context, ds datastore.Datastore) (datalayer.SchemaMode, error) {
+	head, err := ds.HeadRevision(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("embedded: read the store's head: %w", err)
+	}
+	reader := ds.SnapshotReader(head.Revision)
+	_, err = reader.ReadStoredSchema(ctx)
+	switch {
+	case err == nil:
+		return datalayer.SchemaModeReadNewWriteBoth, nil
+	case !errors.Is(err, datastore.ErrSchemaNotFound):
+		return 0, fmt.Errorf("embedded: read the stored schema: %w", err)
+	}
+	legacy, err := reader.LegacyListAllNamespaces(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("embedded: read the stored definitions: %w", err)
+	}
+	if len(legacy) > 0 {
+		return datalayer.SchemaModeReadLegacyWriteBoth, nil
+	}
+	return datalayer.SchemaModeReadNewWriteBoth, nil
+}
 
 // newServer configures SpiceDB for life inside another program: no metrics
 // listener, no telemetry, no gateway, bounded caches.
-func newServer(ctx context.Context, cfg Config, keys []string, grpcCfg util.GRPCServerConfig, extra ...server.ConfigOption) (server.RunnableServer, error) {
+func newServer(ctx context.Context, cfg Config, mode datalayer.SchemaMode, keys []string, grpcCfg util.GRPCServerConfig, extra ...server.ConfigOption) (server.RunnableServer, error) {
 	cache := func(name, size string) server.CacheConfig {
 		return server.CacheConfig{Name: name, MaxCost: size, Enabled: true}
 	}
@@ -154,7 +183,7 @@ func newServer(ctx context.Context, cfg Config, keys []string, grpcCfg util.GRPC
 		server.WithStoredSchemaCacheConfig(cache("stored_schema", "16MiB")),
 		server.WithEnableMemoryProtectionMiddleware(false),
 		server.WithShutdownGracePeriod(2 * time.Second),
-		server.WithExperimentalSchemaMode(schemaMode.String()),
+		server.WithExperimentalSchemaMode(mode.String()),
 	}
 	rs, err := server.NewConfigWithOptionsAndDefaults(append(opts, extra...)...).Complete(ctx)
 	if err != nil {
