@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net"
 	"os"
 	"path/filepath"
@@ -11,10 +10,10 @@ import (
 	"strings"
 	"testing"
 
-	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
 
 	"github.com/seed-6461fa00/trellis/relations/badgerds"
-	"github.com/seed-6461fa00/trellis/relations/embedded"
 	"github.com/seed-6461fa00/trellis/schema"
 	"github.com/seed-6461fa00/trellis/server"
 )
@@ -86,20 +85,23 @@ func TestSchemaDiffCommand(t *testing.T) {
 		t.Fatalf("two files: %q, %v", out, err)
 	}
 
-	// A store holding the older schema, as an older Trellis left it.
+	// A store holding the older schema as an older Trellis left it: only
+	// per-definition namespaces, no unified schema.
 	data := t.TempDir()
 	ds, err := badgerds.New(t.Context(), filepath.Join(data, server.RelationsDir))
 	if err != nil {
 		t.Fatal(err)
 	}
-	engine, err := embedded.Start(t.Context(), embedded.Config{Datastore: ds})
+	compiled, err := compiler.Compile(compiler.InputSchema{Source: "older.zed", SchemaString: older}, compiler.AllowUnprefixedObjectType())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v1.NewSchemaServiceClient(engine.Conn()).WriteSchema(t.Context(), &v1.WriteSchemaRequest{Schema: older}); err != nil {
+	if _, err := ds.ReadWriteTx(t.Context(), func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
+		return rwt.LegacyWriteNamespaces(ctx, compiled.ObjectDefinitions...)
+	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := errors.Join(engine.Close(t.Context()), ds.Close()); err != nil {
+	if err := ds.Close(); err != nil {
 		t.Fatal(err)
 	}
 	first := ""

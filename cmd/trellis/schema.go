@@ -136,8 +136,8 @@ func validateSchema(ctx context.Context, cmd *cli.Command) error {
 
 // storedSchema reads the schema a running server (--endpoint) or a data
 // directory (--data) holds, without writing anything: the directory is
-// opened as SpiceDB's store alone, not as a Trellis graph, which would
-// write this binary's schema on open.
+// opened read-only, as SpiceDB's store alone, not as a Trellis graph, which
+// would write this binary's schema on open.
 func storedSchema(ctx context.Context, cmd *cli.Command) (schema.Source, error) {
 	read := func(conn grpc.ClientConnInterface, name string) (schema.Source, error) {
 		resp, err := v1.NewSchemaServiceClient(conn).ReadSchema(ctx, &v1.ReadSchemaRequest{})
@@ -161,7 +161,7 @@ func storedSchema(ctx context.Context, cmd *cli.Command) (schema.Source, error) 
 	if _, err := os.Stat(dir); err != nil {
 		return schema.Source{}, fmt.Errorf("no Trellis data in %s: %w", cmd.String("data"), err)
 	}
-	ds, err := badgerds.New(ctx, dir)
+	ds, err := badgerds.New(ctx, dir, badgerds.WithReadOnly())
 	if err != nil {
 		return schema.Source{}, err
 	}

@@ -69,10 +69,18 @@ func open(_ context.Context, dir string, opts ...Option) (*Datastore, error) {
 		WithDetectConflicts(false). // conflicts are ours to detect: see occ
 		WithBlockCacheSize(cfg.blockCacheMiB << 20).
 		WithNumVersionsToKeep(1)
-	if cfg.inMemory {
+	switch {
+	case cfg.inMemory:
 		bopts = bopts.WithInMemory(true).WithDir("").WithValueDir("")
-	} else if err := checkDirectory(dir); err != nil {
-		return nil, err
+	case cfg.readOnly:
+		if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+			return nil, fmt.Errorf("badgerds: %s holds no relationship store: %w", dir, err)
+		}
+		bopts = bopts.WithReadOnly(true)
+	default:
+		if err := checkDirectory(dir); err != nil {
+			return nil, err
+		}
 	}
 	db, err := badger.OpenManaged(bopts)
 	if err != nil {
@@ -86,7 +94,9 @@ func open(_ context.Context, dir string, opts ...Option) (*Datastore, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	ds.startGC()
+	if !cfg.readOnly {
+		ds.startGC()
+	}
 	return ds, nil
 }
 
@@ -167,6 +177,9 @@ func (ds *Datastore) initIdentity() error {
 			ds.db.SetDiscardTs(binary.BigEndian.Uint64(watermark))
 		}
 		return nil
+	}
+	if ds.cfg.readOnly {
+		return fmt.Errorf("badgerds: %s holds no relationship store", ds.dir)
 	}
 	ds.uniqueID = uuid.NewString()
 	_, err = ds.commitInternal(func(w *keyRecorder) error {

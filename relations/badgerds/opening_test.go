@@ -2,7 +2,9 @@ package badgerds_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -405,4 +407,76 @@ func TestCloseWaitsForWork(t *testing.T) {
 	if n == 0 {
 		t.Fatal("nothing was written before Close")
 	}
+}
+
+// TestReadOnly: a store opened read-only answers reads, refuses writes, and
+// leaves every file of the directory as it was; a directory without a
+// store is refused and left alone.
+func TestReadOnly(t *testing.T) {
+	dir := t.TempDir()
+	ds, err := badgerds.New(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, ds, "document:d1#viewer@user:alice", "document:d2#viewer@user:bob")
+	if err := ds.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := snapshotDir(t, dir)
+
+	ro, err := badgerds.New(t.Context(), dir, badgerds.WithReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, err := ro.HeadRevision(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := countRelationships(t, ro, head.Revision); n != 2 {
+		t.Fatalf("read-only store reads %d relationships, want 2", n)
+	}
+	if _, err := ro.ReadWriteTx(t.Context(), func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
+		return rwt.WriteRelationships(ctx, []tuple.RelationshipUpdate{tuple.Touch(tuple.MustParse("document:d3#viewer@user:carol"))})
+	}); err == nil {
+		t.Fatal("a read-only store accepted a write")
+	}
+	if err := ro.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if after := snapshotDir(t, dir); !maps.Equal(before, after) {
+		t.Fatalf("opening read-only changed the directory:\nbefore %v\nafter  %v", before, after)
+	}
+
+	empty := t.TempDir()
+	if _, err := badgerds.New(t.Context(), empty, badgerds.WithReadOnly()); err == nil || !strings.Contains(err.Error(), "no relationship store") {
+		t.Fatalf("an empty directory opened read-only: %v", err)
+	}
+	if entries, _ := os.ReadDir(empty); len(entries) != 0 {
+		t.Fatalf("opening an empty directory read-only wrote %d files", len(entries))
+	}
+	missing := filepath.Join(t.TempDir(), "missing")
+	if _, err := badgerds.New(t.Context(), missing, badgerds.WithReadOnly()); err == nil {
+		t.Fatal("a missing directory opened read-only")
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("opening a missing directory read-only created it: %v", err)
+	}
+}
+
+// snapshotDir maps each file of dir to its size and modification time.
+func snapshotDir(t *testing.T, dir string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		info, err := e.Info()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = fmt.Sprintf("%d@%s", info.Size(), info.ModTime().Format(time.RFC3339Nano))
+	}
+	return out
 }

@@ -7,6 +7,7 @@ type Option func(*config)
 
 type config struct {
 	inMemory      bool
+	readOnly      bool
 	gcWindow      time.Duration
 	gcInterval    time.Duration
 	quantization  time.Duration
@@ -32,6 +33,12 @@ func defaultConfig() config {
 
 // WithInMemory keeps everything in memory: nothing is durable. For tests.
 func WithInMemory() Option { return func(c *config) { c.inMemory = true } }
+
+// WithReadOnly opens an existing store to read it and nothing else: no
+// write, no garbage collection, no identity stamped on an empty directory
+// (which is refused), so tools can inspect a store without changing it.
+// No other process may be writing to it.
+func WithReadOnly() Option { return func(c *config) { c.readOnly = true } }
 
 // WithGCWindow sets how long old revisions stay readable (default 24h):
 // a ZedToken older than this is refused, and the versions it would read
