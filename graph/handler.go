@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler"
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
@@ -48,7 +49,6 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 		opts.MaxBatch = 10
 	}
 	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Graph: g}, Complexity: complexity()}))
-	srv.AddTransport(transport.Options{})
 	if opts.WebsocketAuth != nil {
 		srv.AddTransport(transport.Websocket{
 			KeepAlivePingInterval: 15 * time.Second,
@@ -59,13 +59,15 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 			},
 		})
 	}
-	srv.AddTransport(httpTransport{maxBatch: opts.MaxBatch})
+	srv.AddTransport(httpTransport{maxBatch: opts.MaxBatch, complexityLimit: opts.ComplexityLimit})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if !opts.DisableIntrospection {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	srv.Use(extension.FixedComplexityLimit(opts.ComplexityLimit))
+	srv.Use(&extension.ComplexityLimit{Func: func(ctx context.Context, _ *graphql.OperationContext) int {
+		return complexityLimitFor(ctx, opts.ComplexityLimit)
+	}})
 	srv.Use(depthLimit{max: opts.DepthLimit})
 	if opts.Metrics != nil {
 		srv.Use(opts.Metrics)

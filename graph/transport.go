@@ -2,6 +2,7 @@ package graph
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/munnerz/goautoneg"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
@@ -41,21 +43,48 @@ const (
 //
 // Beyond the specification, a POST body that is a JSON array is a batch:
 // at most maxBatch operations, run one after another in order, answered
-// by an array of their responses with status 200.
+// by an array of their responses with status 200. The operations of a
+// batch share one complexity budget, so batching buys no extra work.
 type httpTransport struct {
-	maxBatch int
+	maxBatch        int
+	complexityLimit int
+}
+
+// complexityBudget is what is left of a batch's complexity limit.
+type complexityBudget struct{ remaining int }
+
+type budgetKey struct{}
+
+// complexityLimitFor is the limit an operation runs under: the rest of its
+// batch's budget, or the whole limit for an operation on its own.
+func complexityLimitFor(ctx context.Context, limit int) int {
+	if b, ok := ctx.Value(budgetKey{}).(*complexityBudget); ok {
+		return b.remaining
+	}
+	return limit
 }
 
 var _ graphql.Transport = httpTransport{}
 
-// Supports takes every request but WebSocket upgrades and CORS preflights,
-// which other transports answer: a request no transport takes would get
-// gqlgen's generic 400 instead of the status the specification gives.
+// Supports takes every request but WebSocket upgrades, which the WebSocket
+// transport answers: a request no transport takes would get gqlgen's
+// generic 400 instead of the status the specification gives.
 func (httpTransport) Supports(r *http.Request) bool {
-	return r.Header.Get("Upgrade") == "" && r.Method != http.MethodOptions
+	return r.Header.Get("Upgrade") == ""
 }
 
 func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
+	switch r.Method {
+	case http.MethodGet, http.MethodPost:
+	case http.MethodOptions:
+		w.Header().Set("Allow", "GET, POST, OPTIONS")
+		w.WriteHeader(http.StatusNoContent)
+		return
+	default:
+		w.Header().Set("Allow", "GET, POST, OPTIONS")
+		writeRequestError(w, mediaJSON, http.StatusMethodNotAllowed, "GraphQL is served over GET (queries) and POST")
+		return
+	}
 	media, ok := negotiateMedia(r.Header.Get("Accept"))
 	if !ok {
 		writeRequestError(w, mediaJSON, http.StatusNotAcceptable, "the response can be application/graphql-response+json or application/json, and Accept allows neither")
@@ -95,9 +124,6 @@ func (t httpTransport) Do(w http.ResponseWriter, r *http.Request, exec graphql.G
 		}
 		status, body := execute(r, exec, params, media)
 		writeBody(w, media, status, body)
-	default:
-		w.Header().Set("Allow", "GET, POST")
-		writeRequestError(w, media, http.StatusMethodNotAllowed, "GraphQL is served over GET (queries) and POST")
 	}
 }
 
@@ -111,6 +137,8 @@ func (t httpTransport) batch(w http.ResponseWriter, r *http.Request, exec graphq
 		writeRequestError(w, media, http.StatusBadRequest, fmt.Sprintf("a batch holds 1 to %d operations, not %d", t.maxBatch, len(items)))
 		return
 	}
+	budget := &complexityBudget{remaining: t.complexityLimit}
+	r = r.WithContext(context.WithValue(r.Context(), budgetKey{}, budget))
 	out := make([]json.RawMessage, len(items))
 	for i, item := range items {
 		params, err := paramsFromJSON(item)
@@ -147,6 +175,11 @@ func execute(r *http.Request, exec graphql.GraphExecutor, params *graphql.RawPar
 		}
 		return status, errorsBody(exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs))
 	}
+	if b, ok := ctx.Value(budgetKey{}).(*complexityBudget); ok {
+		if stats, ok := rc.Stats.GetExtension("ComplexityLimit").(*extension.ComplexityStats); ok {
+			b.remaining -= stats.Complexity
+		}
+	}
 	op := rc.Doc.Operations.ForName(rc.OperationName)
 	switch {
 	case op.Operation == ast.Subscription:
@@ -161,7 +194,11 @@ func execute(r *http.Request, exec graphql.GraphExecutor, params *graphql.RawPar
 		return http.StatusMethodNotAllowed, requestErrorBody("a " + string(op.Operation) + " must be sent with POST")
 	}
 	responses, ctx := exec.DispatchOperation(ctx, rc)
-	body, err := json.Marshal(responses(ctx))
+	resp := responses(ctx)
+	if resp == nil { // the client went away mid-operation
+		return http.StatusServiceUnavailable, requestErrorBody("the request was canceled")
+	}
+	body, err := json.Marshal(resp)
 	if err != nil {
 		return http.StatusInternalServerError, requestErrorBody("could not encode the response")
 	}

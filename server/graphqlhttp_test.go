@@ -59,8 +59,8 @@ func (c httpCase) run(t *testing.T, endpoint, token string) {
 			t.Errorf("Content-Type %q, want %q", resp.Header.Get("Content-Type"), c.respType)
 		}
 	}
-	if c.status == http.StatusMethodNotAllowed && resp.Header.Get("Allow") == "" {
-		t.Errorf("405 without an Allow header")
+	if (c.status == http.StatusMethodNotAllowed || c.method == http.MethodOptions) && resp.Header.Get("Allow") == "" {
+		t.Errorf("%d without an Allow header", resp.StatusCode)
 	}
 	if c.respType == "" {
 		return
@@ -148,6 +148,9 @@ func TestGraphQLOverHTTP(t *testing.T) {
 		// Other methods.
 		{name: "PUT", method: http.MethodPut, contentType: legacyJSON, accept: graphqlResponse, body: ok, status: 405},
 		{name: "DELETE", method: http.MethodDelete, accept: graphqlResponse, status: 405},
+		{name: "HEAD", method: http.MethodHead, accept: graphqlResponse, status: 405},
+		{name: "PUT with an unacceptable Accept", method: http.MethodPut, contentType: legacyJSON, accept: "text/html", body: ok, status: 405},
+		{name: "OPTIONS", method: http.MethodOptions, status: 204},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) { c.run(t, endpoint, alice.token) })
@@ -209,6 +212,27 @@ func TestBatchedRequests(t *testing.T) {
 		if _, hasData := out[i]["data"]; hasData != (code == "NOT_FOUND") {
 			t.Errorf("item %d: data entry present = %v", i, hasData)
 		}
+	}
+
+	// The operations of a batch share one complexity budget: ten that each
+	// fit the limit on their own do not all fit together.
+	const heavy = `{"query":"{ projects(first: 100) { edges { node { name displayName description createdAt } } } }"},`
+	status, out = send("[" + strings.TrimSuffix(strings.Repeat(heavy, 10), ",") + "]")
+	if status != http.StatusOK || len(out) != 10 {
+		t.Fatalf("heavy batch: %d, %v", status, out)
+	}
+	firstRefused := -1
+	for i, item := range out {
+		refused := item["errors"] != nil
+		if refused && firstRefused < 0 {
+			firstRefused = i
+		}
+		if firstRefused >= 0 && !refused {
+			t.Fatalf("item %d ran after item %d ran out of budget", i, firstRefused)
+		}
+	}
+	if firstRefused < 1 {
+		t.Fatalf("the complexity budget: first refused item %d, want some to run and the rest refused", firstRefused)
 	}
 
 	eleven := "[" + strings.TrimSuffix(strings.Repeat(`{"query":"{ viewer { id } }"},`, 11), ",") + "]"
