@@ -44,8 +44,9 @@ type Options struct {
 	// NoMetricsEndpoint leaves /metrics off this handler, for a program
 	// that serves MetricsHandler on a listener of its own (--metrics-addr).
 	NoMetricsEndpoint bool
-	// TracerProvider, if set, traces every request (continuing a caller's
-	// W3C traceparent) and every GraphQL operation; see StartTracing.
+	// TracerProvider, if set, traces every authenticated GraphQL request
+	// (continuing the caller's W3C traceparent) and operation; see
+	// StartTracing.
 	TracerProvider trace.TracerProvider
 }
 
@@ -88,6 +89,9 @@ func NewHandler(g *relations.Graph, opts Options) (http.Handler, error) {
 		mux.Handle("GET /metrics", MetricsHandler(registry))
 	}
 	gql := graph.NewHandler(g, opts.GraphQL)
+	if opts.TracerProvider != nil {
+		gql = traced(opts.TracerProvider, gql)
+	}
 	mux.Handle("/graphql", corsFor(opts.CORSOrigins, limitBody(opts.MaxBodyBytes, authenticate(opts.Auth, gql))))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -114,16 +118,20 @@ func NewHandler(g *relations.Graph, opts Options) (http.Handler, error) {
 	}
 	mux.Handle("GET /{$}", graphiqlPage("/graphql", headers))
 	mux.Handle("GET "+assetPath, graphiqlFiles())
-	var h http.Handler = mux
-	if opts.TracerProvider != nil {
-		h = otelhttp.NewHandler(mux, "trellis.http",
-			otelhttp.WithTracerProvider(opts.TracerProvider),
-			otelhttp.WithPropagators(propagation.TraceContext{}),
-			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }),
-			// Probes and scrapes would drown the traces that matter.
-			otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path == "/graphql" }))
-	}
-	return logRequests(h), nil
+	return logRequests(mux), nil
+}
+
+// traced gives every authenticated GraphQL request a span. It sits behind
+// authentication: a caller's traceparent decides sampling, so only callers
+// Trellis knows may continue their trace here, and anonymous requests
+// cannot force every request to be traced. WebSocket connections are left
+// out: a span as long as a subscription says nothing.
+func traced(tp trace.TracerProvider, next http.Handler) http.Handler {
+	return otelhttp.NewHandler(next, "trellis.graphql",
+		otelhttp.WithTracerProvider(tp),
+		otelhttp.WithPropagators(propagation.TraceContext{}),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }),
+		otelhttp.WithFilter(func(r *http.Request) bool { return !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") }))
 }
 
 // MetricsHandler serves Prometheus metrics: SpiceDB's (Prometheus's default
@@ -271,3 +279,6 @@ func (s *HTTPServer) Serve() error {
 // Shutdown stops accepting requests and waits for in-flight ones until ctx
 // ends.
 func (s *HTTPServer) Shutdown(ctx context.Context) error { return s.srv.Shutdown(ctx) }
+
+// Close releases the listener of a server that never served.
+func (s *HTTPServer) Close() error { return s.ln.Close() }

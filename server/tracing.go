@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"go.opentelemetry.io/otel"
@@ -21,7 +22,8 @@ import (
 // set.
 type TracingConfig struct {
 	// Endpoint of an OpenTelemetry collector: host:port speaks OTLP over
-	// gRPC, an http:// or https:// URL OTLP over HTTP.
+	// gRPC; an http:// or https:// URL is the collector's base URL for
+	// OTLP over HTTP (traces go to its /v1/traces).
 	Endpoint string
 	// Insecure sends OTLP/gRPC without TLS (a collector on the same host
 	// or in the same pod).
@@ -49,7 +51,16 @@ func StartTracing(ctx context.Context, cfg TracingConfig) (trace.TracerProvider,
 	}
 	var client otlptrace.Client
 	if strings.HasPrefix(cfg.Endpoint, "http://") || strings.HasPrefix(cfg.Endpoint, "https://") {
-		client = otlptracehttp.NewClient(otlptracehttp.WithEndpointURL(cfg.Endpoint))
+		u, err := url.Parse(cfg.Endpoint)
+		if err != nil {
+			return nil, nil, fmt.Errorf("tracing: endpoint: %w", err)
+		}
+		// A collector's base URL, as OTEL_EXPORTER_OTLP_ENDPOINT has it:
+		// traces go to /v1/traces under it.
+		if !strings.HasSuffix(u.Path, "/v1/traces") {
+			u.Path = strings.TrimSuffix(u.Path, "/") + "/v1/traces"
+		}
+		client = otlptracehttp.NewClient(otlptracehttp.WithEndpointURL(u.String()))
 	} else {
 		opts := []otlptracegrpc.Option{otlptracegrpc.WithEndpoint(cfg.Endpoint)}
 		if cfg.Insecure {

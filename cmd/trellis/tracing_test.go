@@ -73,6 +73,16 @@ func TestServeExportsTraces(t *testing.T) {
 		t.Fatalf("traced request: %v %v", resp, err)
 	}
 	resp.Body.Close()
+	// A caller without a valid token cannot start or continue a trace.
+	const strangerTrace = "0af7651916cd43dd8448eb211c80319c"
+	anon, _ := http.NewRequest(http.MethodPost, base+"/graphql", bytes.NewReader([]byte(`{"query":"{ viewer { id } }"}`)))
+	anon.Header.Set("Content-Type", "application/json")
+	anon.Header.Set("traceparent", "00-"+strangerTrace+"-b7ad6b7169203331-01")
+	if resp, err := http.DefaultClient.Do(anon); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("anonymous request: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -84,8 +94,11 @@ func TestServeExportsTraces(t *testing.T) {
 	}
 	var inTrace []string
 	for _, s := range got.spans {
-		if hex.EncodeToString(s.GetTraceId()) == traceID {
+		switch hex.EncodeToString(s.GetTraceId()) {
+		case traceID:
 			inTrace = append(inTrace, s.GetName())
+		case strangerTrace:
+			t.Errorf("an anonymous caller's trace got span %q", s.GetName())
 		}
 	}
 	t.Logf("%d spans in the caller's trace: %v", len(inTrace), inTrace)
