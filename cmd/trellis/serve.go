@@ -153,6 +153,7 @@ func serve(ctx context.Context, cfg serveConfig) error {
 		}
 	}
 	var metricsSrv *server.HTTPServer
+	serving := false
 	metricsNote := "Metrics: /metrics on the address above"
 	if cfg.metricsAddr != "" {
 		opts.Registry, opts.NoMetricsEndpoint = prometheus.NewRegistry(), true
@@ -161,6 +162,12 @@ func serve(ctx context.Context, cfg serveConfig) error {
 		if metricsSrv, err = server.Listen(cfg.metricsAddr, mux); err != nil {
 			return err
 		}
+		// Until serving starts, a failure must not leave it listening.
+		defer func() {
+			if !serving {
+				_ = metricsSrv.Close()
+			}
+		}()
 		metricsNote = "Metrics: http://" + metricsSrv.Addr() + "/metrics"
 	}
 	h, err := server.NewHandler(stack.Graph, opts)
@@ -186,6 +193,7 @@ func serve(ctx context.Context, cfg serveConfig) error {
 	}
 
 	errc := make(chan error, 2)
+	serving = true
 	go func() { errc <- srv.Serve() }()
 	if metricsSrv != nil {
 		go func() { errc <- metricsSrv.Serve() }()

@@ -158,9 +158,6 @@ func (ds *Datastore) initIdentity() error {
 		return fmt.Errorf("badgerds: %s holds store format %q; this build reads %q", ds.dir, format, formatVersion)
 	case format != nil:
 		ds.uniqueID = string(id)
-		if err := ds.loadSchemaRevision(txn); err != nil {
-			return err
-		}
 		count, err := getValue(txn, keyRelationshipCount)
 		if err != nil {
 			return err
@@ -189,21 +186,6 @@ func (ds *Datastore) initIdentity() error {
 		return w.set(keyUniqueID, []byte(ds.uniqueID))
 	})
 	return err
-}
-
-// loadSchemaRevision finds the newest version among the schema's keys.
-func (ds *Datastore) loadSchemaRevision(txn *badger.Txn) error {
-	opts := badger.DefaultIteratorOptions
-	opts.PrefetchValues = false
-	for _, tag := range []byte{tagNamespace, tagCaveat, tagSchema, tagHash} {
-		opts.Prefix = []byte{tag}
-		it := txn.NewIterator(opts)
-		for it.Rewind(); it.Valid(); it.Next() {
-			ds.noteSchemaChange(it.Item().Version())
-		}
-		it.Close()
-	}
-	return nil
 }
 
 func getValue(txn *badger.Txn, key []byte) ([]byte, error) {
