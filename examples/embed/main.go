@@ -1,7 +1,8 @@
 // Command embed shows Trellis inside another Go program: it opens a data
 // directory, uses the relations API directly, mounts the GraphQL handler on
-// its own mux behind its own authentication, and asks SpiceDB a question
-// over the same in-process connection a service client would use.
+// its own mux behind its own authentication, asks SpiceDB a question over
+// the same in-process connection a service client would use, and asks
+// another inside the process with no connection at all.
 //
 //	go run ./examples/embed -data /tmp/trellis-example
 package main
@@ -29,21 +30,28 @@ import (
 func main() {
 	data := flag.String("data", "", "data directory (default: a temporary one)")
 	flag.Parse()
-	projects, bobMayWrite, err := run(context.Background(), *data)
+	got, err := run(context.Background(), *data)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println("GraphQL as bob:", projects)
-	fmt.Println("may bob write apollo?", bobMayWrite)
+	fmt.Println("GraphQL as bob:", got.projects)
+	fmt.Println("may bob write apollo? (SpiceDB's API)", got.bobMayWrite)
+	fmt.Println("may bob read apollo? (in process)", got.bobMayRead)
 }
 
-// run does the tour and returns bob's projects as GraphQL answers them and
-// whether SpiceDB lets bob write the project.
-func run(ctx context.Context, data string) (string, bool, error) {
+// tour is what the example finds out.
+type tour struct {
+	projects    string // bob's projects as GraphQL answers them
+	bobMayWrite bool   // SpiceDB's answer over its API
+	bobMayRead  bool   // the in-process answer
+}
+
+// run does the tour over the data directory (a temporary one if empty).
+func run(ctx context.Context, data string) (tour, error) {
 	if data == "" {
 		dir, err := os.MkdirTemp("", "trellis-example-")
 		if err != nil {
-			return "", false, err
+			return tour{}, err
 		}
 		defer os.RemoveAll(dir)
 		data = dir
@@ -52,7 +60,7 @@ func run(ctx context.Context, data string) (string, bool, error) {
 	// 1. Open the data directory: Badger, SpiceDB's engine, the catalog.
 	stack, err := server.OpenStack(ctx, server.StackConfig{DataDir: data})
 	if err != nil {
-		return "", false, err
+		return tour{}, err
 	}
 	defer func() {
 		closeCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -64,11 +72,11 @@ func run(ctx context.Context, data string) (string, bool, error) {
 	alice, _ := relations.UserFromSubject("alice")
 	bob, _ := relations.UserFromSubject("bob")
 	if _, _, err := stack.Graph.CreateProject(ctx, alice, relations.NewProject{Name: "apollo"}); err != nil && relations.ErrorCode(err) != relations.CodeConflict {
-		return "", false, err
+		return tour{}, err
 	}
 	token, err := stack.Graph.AddMember(ctx, alice, "apollo", bob, relations.RoleReader)
 	if err != nil && relations.ErrorCode(err) != relations.CodeConflict {
-		return "", false, err
+		return tour{}, err
 	}
 
 	// 3. The GraphQL handler on the program's own mux, behind its own
@@ -94,12 +102,12 @@ func run(ctx context.Context, data string) (string, bool, error) {
 	req.Header.Set("X-Consistency-Token", string(token))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return "", false, err
+		return tour{}, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return "", false, err
+		return tour{}, err
 	}
 
 	// 4. SpiceDB's own API, as a platform service would call it.
@@ -110,7 +118,19 @@ func run(ctx context.Context, data string) (string, bool, error) {
 		Subject:     &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: string(schema.TypeUser), ObjectId: bob.ID}},
 	})
 	if err != nil {
-		return "", false, err
+		return tour{}, err
 	}
-	return string(body), check.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION, nil
+
+	// 5. The same kind of question answered inside this process, fully
+	// consistent, without a gRPC round trip: the fast path for a program
+	// that embeds Trellis.
+	mayRead, err := stack.Graph.CheckNow(ctx, bob, relations.Object{Type: schema.TypeProject, ID: "apollo"}, schema.ProjectRead)
+	if err != nil {
+		return tour{}, err
+	}
+	return tour{
+		projects:    string(body),
+		bobMayWrite: check.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION,
+		bobMayRead:  mayRead,
+	}, nil
 }

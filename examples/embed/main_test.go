@@ -10,15 +10,18 @@ import (
 func TestExample(t *testing.T) {
 	dir := t.TempDir()
 	for range 2 {
-		projects, mayWrite, err := run(t.Context(), dir)
+		got, err := run(t.Context(), dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(projects, `{"name":"apollo","viewerRole":"READER"}`) {
-			t.Fatalf("bob's projects: %s", projects)
+		if !strings.Contains(got.projects, `{"name":"apollo","viewerRole":"READER"}`) {
+			t.Fatalf("bob's projects: %s", got.projects)
 		}
-		if mayWrite {
+		if got.bobMayWrite {
 			t.Fatal("a reader may write")
+		}
+		if !got.bobMayRead {
+			t.Fatal("a reader may not read, in process")
 		}
 	}
 }
