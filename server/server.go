@@ -131,7 +131,11 @@ func traced(tp trace.TracerProvider, next http.Handler) http.Handler {
 		otelhttp.WithTracerProvider(tp),
 		otelhttp.WithPropagators(propagation.TraceContext{}),
 		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }),
-		otelhttp.WithFilter(func(r *http.Request) bool { return !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") }))
+		// authenticate lets preflights and WebSocket upgrades through
+		// unauthenticated; neither may open a trace.
+		otelhttp.WithFilter(func(r *http.Request) bool {
+			return r.Method != http.MethodOptions && !strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+		}))
 }
 
 // MetricsHandler serves Prometheus metrics: SpiceDB's (Prometheus's default
@@ -271,6 +275,9 @@ func (s *HTTPServer) Serve() error {
 		err = s.srv.Serve(s.ln)
 	}
 	if !errors.Is(err, http.ErrServerClosed) {
+		// ServeTLS gives up before serving when its files do not load, and
+		// leaves the listener open.
+		_ = s.ln.Close()
 		return err
 	}
 	return nil

@@ -202,13 +202,13 @@ func serve(ctx context.Context, cfg serveConfig) error {
 		cfg.listening(base)
 	}
 	select {
-	case err := <-errc:
-		return err
+	case err = <-errc:
+		// One listener failed: the other stops too, before the store closes.
 	case <-ctx.Done():
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	err = srv.Shutdown(shutdownCtx)
+	err = errors.Join(err, srv.Shutdown(shutdownCtx))
 	if metricsSrv != nil {
 		err = errors.Join(err, metricsSrv.Shutdown(shutdownCtx))
 	}

@@ -145,3 +145,36 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestServeFailureReleasesListeners: when the HTTPS listener cannot start
+// (its certificate does not load), serve returns the error and leaves no
+// listener behind, the metrics one included.
+func TestServeFailureReleasesListeners(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metricsAddr := ln.Addr().String()
+	_ = ln.Close()
+	missing := t.TempDir() + "/missing.pem"
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(t.Context(), serveConfig{
+			addr: "127.0.0.1:0", data: t.TempDir(), dev: true, userClaim: "sub",
+			tlsCert: missing, tlsKey: missing, metricsAddr: metricsAddr,
+		})
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "missing.pem") {
+			t.Fatalf("serve with a certificate that does not exist: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve kept running without its HTTPS listener")
+	}
+	again, err := net.Listen("tcp", metricsAddr)
+	if err != nil {
+		t.Fatalf("the metrics address is still held: %v", err)
+	}
+	_ = again.Close()
+}

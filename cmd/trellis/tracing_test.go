@@ -83,6 +83,13 @@ func TestServeExportsTraces(t *testing.T) {
 	} else {
 		resp.Body.Close()
 	}
+	preflight, _ := http.NewRequest(http.MethodOptions, base+"/graphql", nil)
+	preflight.Header.Set("traceparent", "00-"+strangerTrace+"-b7ad6b7169203331-01")
+	if resp, err := http.DefaultClient.Do(preflight); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}

@@ -129,6 +129,10 @@ func checkDirectory(dir string) error {
 func explainOpenError(dir string, err error) error {
 	msg := err.Error()
 	switch {
+	case errors.Is(err, badger.ErrTruncateNeeded) || strings.Contains(msg, badger.ErrTruncateNeeded.Error()):
+		// Only a read-only open meets this: the store's log still has the
+		// tail a writer trims when it opens after a crash.
+		return fmt.Errorf("badgerds: %s was not shut down cleanly, so it cannot be opened read-only; open it once for writing (start trellis serve on it), or ask a running server: %w", dir, err)
 	case strings.Contains(msg, "Cannot acquire directory lock"):
 		return fmt.Errorf("badgerds: %s is in use by another process: %w", dir, err)
 	case errors.Is(err, os.ErrPermission) || strings.Contains(msg, "permission denied") || strings.Contains(msg, "operation not permitted") || strings.Contains(msg, "read-only file system"):

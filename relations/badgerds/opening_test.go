@@ -1,6 +1,7 @@
 package badgerds_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -479,4 +480,53 @@ func snapshotDir(t *testing.T, dir string) map[string]string {
 		out[e.Name()] = fmt.Sprintf("%d@%s", info.Size(), info.ModTime().Format(time.RFC3339Nano))
 	}
 	return out
+}
+
+// TestReadOnlyAfterACrash: a store whose writer was killed cannot be
+// opened read-only; the error says why and what to do, and once a writer
+// has opened it, it can.
+func TestReadOnlyAfterACrash(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), killDirEnv+"="+dir, "TRELLIS_KILL_START=0")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !bufio.NewScanner(stdout).Scan() { // the first acknowledged write
+		t.Fatal("the writer acknowledged nothing")
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+
+	_, err = badgerds.New(t.Context(), dir, badgerds.WithReadOnly())
+	if err == nil || !strings.Contains(err.Error(), "not shut down cleanly") {
+		t.Fatalf("read-only open of a crashed store: %v", err)
+	}
+	rw, err := badgerds.New(t.Context(), dir)
+	if err != nil {
+		t.Fatalf("a writer could not recover the crashed store: %v", err)
+	}
+	if err := rw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := badgerds.New(t.Context(), dir, badgerds.WithReadOnly())
+	if err != nil {
+		t.Fatalf("read-only open after recovery: %v", err)
+	}
+	defer ro.Close()
+	head, err := ro.HeadRevision(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := ro.SnapshotReader(head.Revision).QueryRelationships(t.Context(), datastore.RelationshipsFilter{OptionalResourceType: "document"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rels, err := datastore.IteratorToSlice(it); err != nil || len(rels) < 3 {
+		t.Fatalf("after recovery: %d relationships (%v), want the acknowledged 3 at least", len(rels), err)
+	}
 }

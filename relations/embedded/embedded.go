@@ -138,6 +138,8 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 // no schema at all, and the next schema write would skip SpiceDB's checks
 // that refuse to drop a relation still in use; so it is read as written
 // until that write stores both forms, and from the next start on unified.
+// Going back to a build that writes per-definition schema only is not
+// supported: its schema writes would leave the unified copy behind.
 func schemaModeFor(ctx context.Context, ds datastore.Datastore) (datalayer.SchemaMode, error) {
 	head, err := ds.HeadRevision(ctx)
 	if err != nil {
