@@ -65,22 +65,33 @@ func (t *Target) Load(ctx context.Context, shape Shape, batch int) (LoadResult, 
 
 // Adopt takes a datastore already loaded with shape: it only collects the
 // samples the operations need.
+//
+// Samples are spread evenly over the whole graph, up to maxSamples of
+// each kind, so every shape asks as many different questions as it can:
+// a graph that yields only a few pairs would have SpiceDB's dispatch cache
+// answer most calls, and flatter whatever it is compared with.
 func (t *Target) Adopt(_ context.Context, shape Shape) error {
+	const maxSamples = 1000
 	t.Shape = shape
 	members := map[string]string{} // project -> a member, for job samples
-	n := 0
+	memberStride := max(1, shape.Projects*shape.MembersPerProject/maxSamples)
+	jobStride := max(1, shape.Jobs/maxSamples)
+	memberN, jobN := 0, 0
 	return shape.Generate(func(rel tuple.Relationship) error {
-		n++
 		switch {
 		case rel.Resource.ObjectType == string(schema.TypeProject) && rel.Subject.ObjectID != HeavyUser:
 			if _, ok := members[rel.Resource.ObjectID]; !ok {
 				members[rel.Resource.ObjectID] = rel.Subject.ObjectID
 			}
-			if n%97 == 0 && len(t.ProjectMembers) < 1000 {
+			if memberN%memberStride == 0 && len(t.ProjectMembers) < maxSamples {
 				t.ProjectMembers = append(t.ProjectMembers, [2]string{rel.Resource.ObjectID, rel.Subject.ObjectID})
 			}
-		case rel.Resource.ObjectType == string(schema.TypeJob) && n%89 == 0 && len(t.JobMembers) < 1000:
-			t.JobMembers = append(t.JobMembers, [2]string{rel.Resource.ObjectID, members[rel.Subject.ObjectID]})
+			memberN++
+		case rel.Resource.ObjectType == string(schema.TypeJob):
+			if jobN%jobStride == 0 && len(t.JobMembers) < maxSamples {
+				t.JobMembers = append(t.JobMembers, [2]string{rel.Resource.ObjectID, members[rel.Subject.ObjectID]})
+			}
+			jobN++
 		}
 		return nil
 	})
