@@ -32,22 +32,10 @@ func (g *Graph) CurrentProject(ctx context.Context, viewer User, t Token) (Proje
 // be able to read it at the newest revision. The token names that revision,
 // so a client reading with it sees the project as the switch did.
 func (g *Graph) SwitchProject(ctx context.Context, viewer User, project string) (Project, Token, error) {
-	if err := ValidateProjectName(project); err != nil {
+	token, err := g.readableNow(ctx, viewer, project)
+	if err != nil {
 		return Project{}, "", err
 	}
-	resp, err := g.perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
-		Consistency: fullyConsistent(),
-		Resource:    projectRef(project),
-		Permission:  string(schema.ProjectRead),
-		Subject:     userSubject(viewer),
-	})
-	if err != nil {
-		return Project{}, "", fromSpiceDB(ctx, err, "")
-	}
-	if resp.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
-		return Project{}, "", notFoundProject(project)
-	}
-	token := Token(resp.GetCheckedAt().GetToken())
 	p, err := g.ProjectMetadata(ctx, project)
 	if err != nil {
 		return Project{}, "", err
@@ -57,6 +45,28 @@ func (g *Graph) SwitchProject(ctx context.Context, viewer User, project string) 
 		return Project{}, "", &Error{Code: CodeUnavailable, Message: "could not store the current project", Err: err}
 	}
 	return p, token, nil
+}
+
+// readableNow checks, fully consistently, that viewer may read project,
+// and returns the revision the answer holds at (the check's checked_at);
+// CodeNotFound if the viewer may not.
+func (g *Graph) readableNow(ctx context.Context, viewer User, project string) (Token, error) {
+	if err := ValidateProjectName(project); err != nil {
+		return "", err
+	}
+	resp, err := g.perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
+		Consistency: fullyConsistent(),
+		Resource:    projectRef(project),
+		Permission:  string(schema.ProjectRead),
+		Subject:     userSubject(viewer),
+	})
+	if err != nil {
+		return "", fromSpiceDB(ctx, err, "")
+	}
+	if resp.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
+		return "", notFoundProject(project)
+	}
+	return Token(resp.GetCheckedAt().GetToken()), nil
 }
 
 // CheckAs answers "may subject do permission on object?" for viewer. Any

@@ -26,25 +26,14 @@ type MembershipEvent struct {
 // change, so nothing is delivered that the viewer may not see. The error
 // channel carries the reason the stream ended, if any.
 func (g *Graph) WatchMembership(ctx context.Context, viewer User, project string, t Token) (<-chan MembershipEvent, <-chan error, error) {
-	if err := ValidateProjectName(project); err != nil {
+	// The stream starts after the revision the viewer could read the
+	// project at: every change they could not already see is delivered.
+	at, err := g.readableNow(ctx, viewer, project)
+	if err != nil {
 		return nil, nil, err
 	}
-	// A fully consistent check gives the revision the stream starts after:
-	// every change the subscriber could not already see is delivered.
-	resp, err := g.perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
-		Consistency: fullyConsistent(),
-		Resource:    projectRef(project),
-		Permission:  string(schema.ProjectRead),
-		Subject:     userSubject(viewer),
-	})
-	if err != nil {
-		return nil, nil, fromSpiceDB(ctx, err, "")
-	}
-	if resp.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
-		return nil, nil, notFoundProject(project)
-	}
 	filter := &v1.RelationshipFilter{ResourceType: string(schema.TypeProject), OptionalResourceId: project}
-	return g.watchRoles(ctx, filter, resp.GetCheckedAt(), func(ctx context.Context, ev MembershipEvent) (bool, error) {
+	return g.watchRoles(ctx, filter, &v1.ZedToken{Token: string(at)}, func(ctx context.Context, ev MembershipEvent) (bool, error) {
 		// At the change's own revision: a later one could show access the
 		// viewer did not have when the change happened, or hide one they had.
 		return g.check(ctx, viewer, Object{schema.TypeProject, project}, schema.ProjectRead, atSnapshot(ev.Token))
