@@ -25,6 +25,9 @@ type tokened[K comparable] struct {
 type loaders struct {
 	access    *dataloadgen.Loader[tokened[string], relations.Access]
 	artifacts *dataloadgen.Loader[tokened[relations.ArtifactRef], []schema.Permission]
+	// By key, as node(id) finds them.
+	projectsByName *dataloadgen.Loader[tokened[string], relations.Found[relations.Project]]
+	artifactsByRef *dataloadgen.Loader[tokened[relations.ArtifactRef], relations.Found[relations.Artifact]]
 }
 
 // batchWait is how long a loader collects keys before it fetches: long
@@ -34,8 +37,10 @@ const batchWait = 2 * time.Millisecond
 func newLoaders(g *relations.Graph) *loaders {
 	opts := []dataloadgen.Option{dataloadgen.WithWait(batchWait), dataloadgen.WithBatchCapacity(relations.MaxPageSize * 2)}
 	return &loaders{
-		access:    dataloadgen.NewLoader(batchByToken(g.AccessTo), opts...),
-		artifacts: dataloadgen.NewLoader(batchByToken(g.ArtifactPermissions), opts...),
+		access:         dataloadgen.NewLoader(batchByToken(g.AccessTo), opts...),
+		artifacts:      dataloadgen.NewLoader(batchByToken(g.ArtifactPermissions), opts...),
+		projectsByName: dataloadgen.NewLoader(batchByToken(g.ProjectsByName), opts...),
+		artifactsByRef: dataloadgen.NewLoader(batchByToken(g.ArtifactsByRef), opts...),
 	}
 }
 

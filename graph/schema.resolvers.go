@@ -122,7 +122,7 @@ func (r *queryResolver) Node(ctx context.Context, id string, consistencyToken *s
 	if err != nil {
 		return nil, err
 	}
-	return r.resolveNode(ctx, u, id, consistency(ctx, consistencyToken))
+	return resolveNode(ctx, u, id, consistency(ctx, consistencyToken))
 }
 
 // Nodes is the resolver for the nodes field.
@@ -131,7 +131,7 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []string, consistencyToke
 	if err != nil {
 		return nil, err
 	}
-	return r.resolveNodes(ctx, u, ids, consistency(ctx, consistencyToken))
+	return resolveNodes(ctx, u, ids, consistency(ctx, consistencyToken))
 }
 
 // Project is the resolver for the project field.

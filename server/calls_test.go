@@ -146,3 +146,41 @@ func TestArtifactPageCostsConstantCalls(t *testing.T) {
 		}
 	}
 }
+
+// TestNodesCostConstantCalls: nodes over 5 or 60 projects and artifacts
+// costs the same SpiceDB calls for the checks: one bulk check per kind of
+// object, not one per ID.
+func TestNodesCostConstantCalls(t *testing.T) {
+	counter := &countingConn{calls: map[string]int{}}
+	env := counter.open(t)
+	url, auth := serveGraph(t, env, server.Options{})
+	alice := userClient(t, url, auth, "alice")
+	aliceUser := relationstest.MustUser(t, "alice")
+	var projects []string
+	for i := range 60 {
+		name := fmt.Sprintf("n-%02d", i)
+		if _, _, err := env.Graph.CreateProject(t.Context(), aliceUser, relations.NewProject{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+		projects = append(projects, "project:"+name)
+	}
+	const query = `query($ids: [ID!]!) { nodes(ids: $ids) { id } }`
+	var first map[string]int
+	for _, n := range []int{5, 60} {
+		counter.take()
+		got := alice.ok(query, map[string]any{"ids": projects[:n]})["nodes"].([]any)
+		if len(got) != n || got[n-1] == nil {
+			t.Fatalf("nodes of %d: %v", n, got)
+		}
+		calls := counter.take()
+		t.Logf("nodes of %d: %v", n, calls)
+		if first == nil {
+			first = calls
+		} else if !maps.Equal(calls, first) {
+			t.Fatalf("nodes of %d made %v calls; nodes of 5 made %v", n, calls, first)
+		}
+	}
+	if first["CheckBulkPermissions"] != 1 || len(first) != 1 {
+		t.Fatalf("nodes over projects cost %v, want one CheckBulkPermissions", first)
+	}
+}
