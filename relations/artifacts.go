@@ -343,8 +343,16 @@ func (g *Graph) SharedWith(ctx context.Context, viewer User, ref ArtifactRef, q 
 	if err != nil {
 		return Page[Share]{}, err
 	}
-	if _, err := g.Artifact(ctx, viewer, ref, token); err != nil {
+	if err := ref.validate(); err != nil {
 		return Page[Share]{}, err
+	}
+	// Only the access check: the artifact's metadata is not needed here.
+	ok, err := g.Check(ctx, viewer, ref.object(), schema.ArtifactRead, token)
+	if err != nil {
+		return Page[Share]{}, err
+	}
+	if !ok {
+		return Page[Share]{}, notFoundArtifact(ref)
 	}
 	filter := &v1.RelationshipFilter{
 		ResourceType: string(ref.Kind), OptionalResourceId: ref.ID,
