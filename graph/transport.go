@@ -169,11 +169,7 @@ func execute(r *http.Request, exec graphql.GraphExecutor, params *graphql.RawPar
 		}}
 	}
 	if errs != nil {
-		status := http.StatusOK
-		if media == mediaGraphQLResponse {
-			status = http.StatusBadRequest
-		}
-		return status, errorsBody(exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs))
+		return unexecutedStatus(media), errorsBody(exec.DispatchError(graphql.WithOperationContext(ctx, rc), errs))
 	}
 	if b, ok := ctx.Value(budgetKey{}).(*complexityBudget); ok {
 		if stats, ok := rc.Stats.GetExtension("ComplexityLimit").(*extension.ComplexityStats); ok {
@@ -183,11 +179,7 @@ func execute(r *http.Request, exec graphql.GraphExecutor, params *graphql.RawPar
 	op := rc.Doc.Operations.ForName(rc.OperationName)
 	switch {
 	case op.Operation == ast.Subscription:
-		status := http.StatusOK
-		if media == mediaGraphQLResponse {
-			status = http.StatusBadRequest
-		}
-		return status, requestErrorBody("subscriptions are served over WebSocket (graphql-transport-ws), not over HTTP")
+		return unexecutedStatus(media), requestErrorBody("subscriptions are served over WebSocket (graphql-transport-ws), not over HTTP")
 	case r.Method == http.MethodGet && op.Operation != ast.Query:
 		// Reported as 405 by the caller's status; a GET must never change
 		// anything, so the operation does not run.
@@ -203,6 +195,16 @@ func execute(r *http.Request, exec graphql.GraphExecutor, params *graphql.RawPar
 		return http.StatusInternalServerError, requestErrorBody("could not encode the response")
 	}
 	return http.StatusOK, body
+}
+
+// unexecutedStatus is the status of a well-formed request whose operation
+// does not run: 400 under application/graphql-response+json, 200 under
+// application/json, as the specification gives them.
+func unexecutedStatus(media string) int {
+	if media == mediaGraphQLResponse {
+		return http.StatusBadRequest
+	}
+	return http.StatusOK
 }
 
 // errorsBody is a response without a data entry: the specification's shape
