@@ -67,14 +67,14 @@ func (ds *Datastore) tryReadWrite(ctx context.Context, fn datastore.TxUserFunc, 
 	rwt := ds.beginReadWrite()
 	defer rwt.discard()
 	if cfg.SchemaHashPrecondition != "" {
-		hash, err := rwt.get(keyHash)
+		hash, err := rwt.schemaHash()
 		if err != nil {
 			return 0, err
 		}
-		if hash == nil {
+		if hash == "" {
 			return 0, datastore.ErrSchemaNotFound
 		}
-		if string(hash) != cfg.SchemaHashPrecondition {
+		if hash != cfg.SchemaHashPrecondition {
 			return 0, datastore.ErrSchemaHashPreconditionFailed
 		}
 	}
@@ -85,7 +85,7 @@ func (ds *Datastore) tryReadWrite(ctx context.Context, fn datastore.TxUserFunc, 
 	if err != nil {
 		return 0, err
 	}
-	return ds.commit(rwt.txn, rwt.readTs, rwt.reads, rwt.writes, entry, rwt.changes.relationshipDelta())
+	return ds.commit(rwt.txn, rwt.readTs, rwt.reads, rwt.writes, entry, rwt.changes.relationshipDelta(), rwt.storedHash)
 }
 
 // commit validates, stamps and hands a transaction to Badger, then waits
@@ -94,8 +94,9 @@ func (ds *Datastore) tryReadWrite(ctx context.Context, fn datastore.TxUserFunc, 
 //
 // delta is how many relationships the transaction adds (negative: removes);
 // the running count is written with the commit, without reading it, so
-// counting never makes transactions conflict.
-func (ds *Datastore) commit(txn *badger.Txn, readTs uint64, reads []keyRange, writes [][]byte, changelog []byte, delta int64) (uint64, error) {
+// counting never makes transactions conflict. schemaHash, if non-nil, is
+// the schema hash the transaction stores.
+func (ds *Datastore) commit(txn *badger.Txn, readTs uint64, reads []keyRange, writes [][]byte, changelog []byte, delta int64, schemaHash *string) (uint64, error) {
 	ds.occ.commitMu.Lock()
 	if err := ds.occ.validate(readTs, reads); err != nil {
 		ds.occ.commitMu.Unlock()
@@ -128,6 +129,9 @@ func (ds *Datastore) commit(txn *badger.Txn, readTs uint64, reads []keyRange, wr
 	ds.occ.commitMu.Unlock()
 
 	err := <-done
+	if err == nil && schemaHash != nil {
+		ds.learnSchemaHash(ts, *schemaHash)
+	}
 	ds.marks.finish(ts)
 	if err != nil {
 		ds.relationships.Add(-delta)
@@ -181,7 +185,7 @@ func (ds *Datastore) internalTx(perUnit int64, fn func(view, *keyRecorder) (int,
 		return 0, err
 	}
 	rwt.delta = perUnit * int64(n)
-	if _, err := ds.commit(rwt.txn, rwt.readTs, reads, rwt.writes, nil, rwt.delta); err != nil {
+	if _, err := ds.commit(rwt.txn, rwt.readTs, reads, rwt.writes, nil, rwt.delta, nil); err != nil {
 		return 0, err
 	}
 	return n, nil
@@ -201,7 +205,7 @@ func (ds *Datastore) commitInternal(fn func(*keyRecorder) error) (uint64, error)
 	if err := fn(w); err != nil {
 		return 0, err
 	}
-	return ds.commit(txn, 0, nil, w.writes, nil, 0)
+	return ds.commit(txn, 0, nil, w.writes, nil, 0, nil)
 }
 
 // keyRange is a half-open range of keys [start, end) a transaction read;

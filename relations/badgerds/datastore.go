@@ -37,8 +37,20 @@ type Datastore struct {
 	// neither a schema written moments ago nor anything acknowledged
 	// before a restart is missing from them.
 	freshFloor atomic.Uint64
+	// schemaHash is the stored schema's hash from a revision on, up to the
+	// head: HeadRevision, OptimizedRevision and every write with a schema
+	// precondition take it from memory instead of reading the key from
+	// Badger, where, written rarely, it sits in a deep level.
+	schemaHash atomic.Pointer[hashSince]
 
 	gc gcState
+}
+
+// hashSince is the schema hash every revision from since on reads, until a
+// later schema write.
+type hashSince struct {
+	hash  string
+	since uint64
 }
 
 var (
@@ -88,6 +100,12 @@ func open(_ context.Context, dir string, opts ...Option) (*Datastore, error) {
 	}
 	ds := &Datastore{db: db, cfg: cfg, dir: dir}
 	ds.marks.init(db.MaxVersion())
+	hash, err := readSchemaHash(db, db.MaxVersion())
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("badgerds: read the schema hash: %w", err)
+	}
+	ds.schemaHash.Store(&hashSince{hash: hash, since: db.MaxVersion()})
 	ds.freshFloor.Store(db.MaxVersion())
 	ds.occ.init()
 	if err := ds.initIdentity(); err != nil {
@@ -301,16 +319,38 @@ func (ds *Datastore) OptimizedRevision(context.Context) (datastore.RevisionWithS
 	return datastore.RevisionWithSchemaHash{Revision: revision(rev), SchemaHash: hash}, nil
 }
 
+// schemaHashAt returns the schema hash a read at rev sees.
 func (ds *Datastore) schemaHashAt(rev uint64) (string, error) {
+	if h := ds.schemaHash.Load(); rev >= h.since {
+		return h.hash, nil
+	}
 	leave, err := ds.enter()
 	if err != nil {
 		return "", err
 	}
 	defer leave()
-	txn := ds.db.NewTransactionAt(rev, false)
+	return readSchemaHash(ds.db, rev)
+}
+
+func readSchemaHash(db *badger.DB, rev uint64) (string, error) {
+	txn := db.NewTransactionAt(rev, false)
 	defer txn.Discard()
 	h, err := getValue(txn, keyHash)
 	return string(h), err
+}
+
+// learnSchemaHash records the hash a schema write committed at ts stored.
+// It runs before the head can reach ts, so no read at ts or later misses
+// it; of two schema writes finishing out of order, the later revision's
+// hash stays.
+func (ds *Datastore) learnSchemaHash(ts uint64, hash string) {
+	next := &hashSince{hash: hash, since: ts}
+	for {
+		cur := ds.schemaHash.Load()
+		if cur.since >= ts || ds.schemaHash.CompareAndSwap(cur, next) {
+			return
+		}
+	}
 }
 
 // CheckRevision implements datastore.ReadOnlyDatastore. A revision is

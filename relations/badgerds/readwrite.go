@@ -1,6 +1,7 @@
 package badgerds
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -27,6 +28,9 @@ type readWriteTx struct {
 	mu      sync.Mutex // guards reads
 	reads   []keyRange
 	changes changeSet
+	// storedHash is the schema hash this transaction writes, if it writes
+	// the schema.
+	storedHash *string
 }
 
 var _ datastore.ReadWriteTransaction = (*readWriteTx)(nil)
@@ -245,10 +249,26 @@ func (rwt *readWriteTx) WriteStoredSchema(_ context.Context, s *core.StoredSchem
 	if err := rwt.set(keySchema, raw); err != nil {
 		return tooLarge(err)
 	}
-	if hash := s.GetV1().GetSchemaHash(); hash != "" {
+	hash := s.GetV1().GetSchemaHash()
+	rwt.storedHash = &hash
+	if hash != "" {
 		return rwt.set(keyHash, []byte(hash))
 	}
 	return rwt.delete(keyHash)
+}
+
+// schemaHash returns the schema hash at the transaction's snapshot. The
+// read is logged like any other, so a schema write committed meanwhile
+// fails this transaction's commit.
+func (rwt *readWriteTx) schemaHash() (string, error) {
+	if h := rwt.ds.schemaHash.Load(); rwt.readTs >= h.since {
+		rwt.mu.Lock()
+		rwt.reads = append(rwt.reads, pointRange(bytes.Clone(keyHash)))
+		rwt.mu.Unlock()
+		return h.hash, nil
+	}
+	v, err := rwt.get(keyHash)
+	return string(v), err
 }
 
 // LegacyWriteNamespaces implements datastore.LegacySchemaWriter.

@@ -1,0 +1,130 @@
+package badgerds_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/authzed/spicedb/pkg/datastore/options"
+	core "github.com/authzed/spicedb/pkg/proto/core/v1"
+
+	"github.com/seed-6461fa00/trellis/relations/badgerds"
+)
+
+func storedSchema(hash string) *core.StoredSchema {
+	return &core.StoredSchema{Version: 1, VersionOneof: &core.StoredSchema_V1{V1: &core.StoredSchema_V1StoredSchema{
+		SchemaText: "definition user {} // " + hash, SchemaHash: hash,
+	}}}
+}
+
+func writeSchemaHash(ctx context.Context, ds datastore.Datastore, hash string, opts ...options.RWTOptionsOption) (datastore.Revision, error) {
+	return ds.ReadWriteTx(ctx, func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
+		return rwt.WriteStoredSchema(ctx, storedSchema(hash))
+	}, opts...)
+}
+
+func headHash(t *testing.T, ds datastore.Datastore) string {
+	t.Helper()
+	head, err := ds.HeadRevision(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt, err := ds.OptimizedRevision(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opt.Revision.Equal(head.Revision) && opt.SchemaHash != head.SchemaHash {
+		t.Fatalf("one revision, two schema hashes: head %q, optimized %q", head.SchemaHash, opt.SchemaHash)
+	}
+	return head.SchemaHash
+}
+
+// TestSchemaHashFollowsWrites: the schema hash revisions carry, and the
+// precondition writes are held to, is always the one stored at that
+// revision: after each schema write, after a reopen, and when a schema
+// write lands while a transaction holding an older hash is in flight.
+func TestSchemaHashFollowsWrites(t *testing.T) {
+	ctx := t.Context()
+	dir := t.TempDir()
+	ds, err := badgerds.New(ctx, dir, badgerds.WithRevisionQuantization(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := headHash(t, ds); h != "" {
+		t.Fatalf("an empty store has schema hash %q", h)
+	}
+	if _, err := writeSchemaHash(ctx, ds, "a", options.WithSchemaHashPrecondition("a")); !errors.Is(err, datastore.ErrSchemaNotFound) {
+		t.Fatalf("precondition on an empty store: got %v, want ErrSchemaNotFound", err)
+	}
+	revA, err := writeSchemaHash(ctx, ds, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := headHash(t, ds); h != "a" {
+		t.Fatalf("after writing a, head hash is %q", h)
+	}
+	if _, err := writeSchemaHash(ctx, ds, "b", options.WithSchemaHashPrecondition("a")); err != nil {
+		t.Fatalf("precondition a holds: %v", err)
+	}
+	if h := headHash(t, ds); h != "b" {
+		t.Fatalf("after writing b, head hash is %q", h)
+	}
+	if _, err := writeSchemaHash(ctx, ds, "c", options.WithSchemaHashPrecondition("a")); !errors.Is(err, datastore.ErrSchemaHashPreconditionFailed) {
+		t.Fatalf("stale precondition a: got %v, want ErrSchemaHashPreconditionFailed", err)
+	}
+
+	// A transaction checks its precondition, then a schema write commits
+	// before it does: it must not commit on the hash it read.
+	interleaved := false
+	_, err = ds.ReadWriteTx(ctx, func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
+		if !interleaved {
+			interleaved = true
+			if _, err := writeSchemaHash(ctx, ds, "d"); err != nil {
+				return err
+			}
+		}
+		return rwt.WriteStoredSchema(ctx, storedSchema("e"))
+	}, options.WithSchemaHashPrecondition("b"))
+	if !errors.Is(err, datastore.ErrSchemaHashPreconditionFailed) {
+		t.Fatalf("a schema write between the precondition and the commit: got %v, want ErrSchemaHashPreconditionFailed", err)
+	}
+	if h := headHash(t, ds); h != "d" {
+		t.Fatalf("after the interleaved write, head hash is %q, want d", h)
+	}
+
+	// Removing the hash (a stored schema without one) is seen too.
+	if _, err := writeSchemaHash(ctx, ds, ""); err != nil {
+		t.Fatal(err)
+	}
+	if h := headHash(t, ds); h != "" {
+		t.Fatalf("after removing the hash, head hash is %q", h)
+	}
+	revF, err := writeSchemaHash(ctx, ds, "f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ds.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	ds, err = badgerds.New(ctx, dir, badgerds.WithRevisionQuantization(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	if h := headHash(t, ds); h != "f" {
+		t.Fatalf("after a reopen, head hash is %q, want f", h)
+	}
+	if head, _ := ds.HeadRevision(ctx); !head.Revision.Equal(revF) {
+		t.Fatalf("head %s, want the last schema write %s", head.Revision, revF)
+	}
+	// Schema read at an older revision is that revision's.
+	s, err := ds.SnapshotReader(revA).ReadStoredSchema(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s.Get().GetV1().GetSchemaHash(); got != "a" {
+		t.Fatalf("schema at the first write's revision has hash %q, want a", got)
+	}
+}
