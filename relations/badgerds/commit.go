@@ -216,6 +216,13 @@ func pointRange(k []byte) keyRange {
 	return keyRange{start: k, end: append(bytes.Clone(k), 0)}
 }
 
+// isPoint reports whether the range holds exactly one key, as pointRange
+// makes it.
+func (r keyRange) isPoint() bool {
+	n := len(r.start)
+	return len(r.end) == n+1 && r.end[n] == 0 && bytes.Equal(r.end[:n], r.start)
+}
+
 func (r keyRange) contains(k []byte) bool {
 	return bytes.Compare(k, r.start) >= 0 && (r.end == nil || bytes.Compare(k, r.end) < 0)
 }

@@ -33,6 +33,9 @@ func (v view) get(key []byte) (val []byte, version uint64, found bool, err error
 // scan calls fn for each key in r in order, until fn returns false. The key
 // and value passed to fn are valid only during the call.
 func (v view) scan(r keyRange, keysOnly bool, fn func(key, val []byte, version uint64) (bool, error)) error {
+	if r.isPoint() {
+		return v.scanPoint(r, keysOnly, fn)
+	}
 	opts := badger.DefaultIteratorOptions
 	opts.PrefetchValues = false
 	opts.Prefix = commonPrefix(r.start, r.end)
@@ -84,4 +87,29 @@ func commonPrefix(start, end []byte) []byte {
 	// A key in range may be shorter than end's differing byte suggests only
 	// when end extends start; keep the shared bytes, which every key has.
 	return start[:n]
+}
+
+// scanPoint is scan over a range of one key. It reads the key with a Get,
+// which Badger answers from its bloom filters when the key is absent, as
+// it is in most branches of a Check, instead of seeking an iterator
+// through every level: a Check's direct lookups are all point ranges.
+func (v view) scanPoint(r keyRange, keysOnly bool, fn func(key, val []byte, version uint64) (bool, error)) error {
+	if v.reads != nil {
+		*v.reads = append(*v.reads, keyRange{start: bytes.Clone(r.start), end: r.end})
+	}
+	item, err := v.txn.Get(r.start)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var val []byte
+	if !keysOnly && item.ValueSize() > 0 {
+		if val, err = item.ValueCopy(nil); err != nil {
+			return err
+		}
+	}
+	_, err = fn(item.Key(), val, item.Version())
+	return err
 }
