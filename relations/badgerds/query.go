@@ -118,6 +118,11 @@ type scanSpec struct {
 	skipCaveats    bool
 	includeExpired bool
 	now            time.Time
+	// lastField, when set, is the value every kept row's key ends with.
+	// A reverse query for one resource relation knows it: the relation is
+	// the reverse key's last field, past the resource IDs the ranges span,
+	// and rows of the subject's other relations are skipped unparsed.
+	lastField string
 }
 
 // forwardSpec plans QueryRelationships.
@@ -169,6 +174,7 @@ func reverseSpec(f datastore.SubjectsFilter, o *options.ReverseQueryOptions, now
 				(resType == "" || rel.Resource.ObjectType == resType) &&
 				(resRel == "" || rel.Resource.Relation == resRel)
 		},
+		lastField: resRel,
 	}
 	s.ranges = plan(tagReverse, []field{
 		known(f.SubjectType), knownSet(f.OptionalSubjectIds), subjectRelations(f.RelationFilter), known(resType),
@@ -349,6 +355,11 @@ func (s scanSpec) runSorted(v view, want options.SortOrder, yield func(tuple.Rel
 
 // decode reads a row and says whether the query keeps it.
 func (s scanSpec) decode(key, val []byte) (tuple.Relationship, bool, error) {
+	if s.lastField != "" {
+		if i := bytes.LastIndexByte(key, sep); i < 0 || string(key[i+1:]) != s.lastField {
+			return tuple.Relationship{}, false, nil
+		}
+	}
 	ref, err := parseRelationshipKey(key)
 	if err != nil {
 		return tuple.Relationship{}, false, err
