@@ -73,6 +73,13 @@ func BenchmarkEngine(b *testing.B) {
 				lat := make(graphbench.Latencies, 0, b.N)
 				i := 0
 				for b.Loop() {
+					if op.Prepare != nil {
+						b.StopTimer()
+						if err := op.Prepare(b.Context(), t, i); err != nil {
+							b.Fatal(err)
+						}
+						b.StartTimer()
+					}
 					start := time.Now()
 					if err := op.Run(b.Context(), t, i); err != nil {
 						b.Fatal(err)
