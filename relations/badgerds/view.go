@@ -105,7 +105,10 @@ func (v view) scanPoint(r keyRange, keysOnly bool, fn func(key, val []byte, vers
 		return err
 	}
 	var val []byte
-	if !keysOnly && item.ValueSize() > 0 {
+	if !keysOnly {
+		// Not guarded by ValueSize, as scan is: for a key the transaction
+		// itself wrote, Get answers from its pending writes, whose
+		// ValueSize is 0 whatever the value.
 		if val, err = item.ValueCopy(nil); err != nil {
 			return err
 		}
