@@ -4,49 +4,27 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	dscfg "github.com/authzed/spicedb/pkg/cmd/datastore"
-	"github.com/authzed/spicedb/pkg/datastore"
-
-	"github.com/seed-6461fa00/trellis/relations/badgerds"
 	"github.com/seed-6461fa00/trellis/relations/graphbench"
 )
 
-func memoryStore(ctx context.Context) (datastore.Datastore, error) {
-	return dscfg.NewDatastore(ctx, dscfg.WithEngine(dscfg.MemoryEngine), dscfg.WithRevisionQuantization(0), dscfg.WithGCWindow(time.Hour))
-}
-
-// target is one engine-over-datastore configuration to measure.
-type target struct {
-	name  string
-	shape graphbench.Shape
-	open  func(ctx context.Context, dir string) (datastore.Datastore, error)
-}
-
-func targetsToRun() []target {
+func storesToRun() []graphbench.Store {
 	large := graphbench.Large
 	if os.Getenv("BENCH_SHAPE") == "small" {
 		large = graphbench.Small
 	}
-	all := []target{
-		{"badger-" + large.Name, large, func(ctx context.Context, dir string) (datastore.Datastore, error) { return badgerds.New(ctx, dir) }},
-		{"memdb-" + large.Name, large, func(ctx context.Context, _ string) (datastore.Datastore, error) { return memoryStore(ctx) }},
-		{"memdb-" + graphbench.Small.Name, graphbench.Small, func(ctx context.Context, _ string) (datastore.Datastore, error) { return memoryStore(ctx) }},
-	}
+	all := []graphbench.Store{graphbench.Badger(large), graphbench.Memory(large), graphbench.Memory(graphbench.Small)}
 	list := os.Getenv("BENCH_TARGETS")
-	if list == "" {
-		return all
-	}
-	var out []target
-	for _, t := range all {
-		if slices.Contains(strings.Split(list, ","), t.name) {
-			out = append(out, t)
+	var out []graphbench.Store
+	for _, s := range all {
+		picked := list == "" || slices.Contains(strings.Split(list, ","), s.Name)
+		if picked && !slices.ContainsFunc(out, func(o graphbench.Store) bool { return o.Name == s.Name }) {
+			out = append(out, s)
 		}
 	}
 	return out
@@ -61,10 +39,10 @@ func targetsToRun() []target {
 //
 // Knobs for iterating: BENCH_SHAPE=small replaces the large graph;
 // BENCH_TARGETS=badger-1.2M,memdb-1.5k picks targets; BENCH_DIR=path keeps
-// the Badger store there and reuses it once loaded.
+// the Badger store under path and reuses it once loaded.
 func BenchmarkEngine(b *testing.B) {
-	for _, tc := range targetsToRun() {
-		t := loadTarget(b, tc)
+	for _, s := range storesToRun() {
+		t := prepare(b, s)
 		for _, op := range graphbench.Ops {
 			if _, err := graphbench.Measure(b.Context(), t, op, 100); err != nil { // warm-up
 				b.Fatal(err)
@@ -98,36 +76,20 @@ func BenchmarkEngine(b *testing.B) {
 	}
 }
 
-func loadTarget(b *testing.B, tc target) *graphbench.Target {
-	ctx := context.Background()
+func prepare(b *testing.B, s graphbench.Store) *graphbench.Target {
 	dir := os.Getenv("BENCH_DIR")
 	if dir == "" {
 		dir = b.TempDir()
 	}
-	loadedMark := filepath.Clean(dir) + ".loaded-" + tc.shape.Name
-	ds, err := tc.open(ctx, dir)
+	t, p, err := graphbench.Prepare(context.Background(), s, dir)
 	if err != nil {
 		b.Fatal(err)
 	}
-	t, err := graphbench.Start(ctx, tc.name, ds)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := os.Stat(loadedMark); err == nil && strings.HasPrefix(tc.name, "badger") {
-		if err := t.Adopt(ctx, tc.shape); err != nil {
-			b.Fatal(err)
-		}
-		fmt.Printf("reusing %s in %s\n", tc.name, dir)
-		return t
-	}
-	res, err := t.Load(ctx, tc.shape, 10_000)
-	if err != nil {
-		b.Fatalf("load %s: %v", tc.name, err)
-	}
-	fmt.Printf("loaded %s: %d relationships in %v (%.0f/s), peak RSS %s\n", tc.name, res.Relationships,
-		res.Duration.Round(time.Millisecond), float64(res.Relationships)/res.Duration.Seconds(), graphbench.PeakRSS())
-	if strings.HasPrefix(tc.name, "badger") && os.Getenv("BENCH_DIR") != "" {
-		_ = os.WriteFile(loadedMark, nil, 0o600)
+	if p.Reused {
+		fmt.Printf("reusing %s in %s\n", s.Name, dir)
+	} else {
+		fmt.Printf("loaded %s: %d relationships in %v (%.0f/s), peak RSS %s\n", s.Name, p.Load.Relationships,
+			p.Load.Duration.Round(time.Millisecond), float64(p.Load.Relationships)/p.Load.Duration.Seconds(), graphbench.PeakRSS())
 	}
 	return t
 }
