@@ -31,6 +31,7 @@ func newApp() *cli.Command {
 			lookupCommand(),
 			exportCommand(),
 			importCommand(),
+			benchCommand(),
 			versionCommand(),
 		},
 	}
