@@ -68,7 +68,8 @@ func benchCommand() *cli.Command {
 			fmt.Fprintln(out, "TARGET\tOPERATION\tCALLS\tP50\tP99")
 			for _, s := range stores {
 				if err := benchStore(ctx, cmd, s, dir, ops, calls, out); err != nil {
-					return err
+					// What was measured before the failure is still shown.
+					return errors.Join(err, out.Flush())
 				}
 			}
 			return out.Flush()
