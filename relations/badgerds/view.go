@@ -89,30 +89,19 @@ func commonPrefix(start, end []byte) []byte {
 	return start[:n]
 }
 
-// scanPoint is scan over a range of one key. It reads the key with a Get,
-// which Badger answers from its bloom filters when the key is absent, as
-// it is in most branches of a Check, instead of seeking an iterator
-// through every level: a Check's direct lookups are all point ranges.
+// scanPoint is scan over a range of one key, read with get: Badger
+// answers a Get from its bloom filters when the key is absent, as it is in
+// most branches of a Check, where an iterator seeks through every level.
+// get copies the value whatever its ValueSize, which for a key the
+// transaction itself wrote (answered from its pending writes) is 0.
 func (v view) scanPoint(r keyRange, keysOnly bool, fn func(key, val []byte, version uint64) (bool, error)) error {
-	if v.reads != nil {
-		*v.reads = append(*v.reads, keyRange{start: bytes.Clone(r.start), end: r.end})
-	}
-	item, err := v.txn.Get(r.start)
-	if errors.Is(err, badger.ErrKeyNotFound) {
-		return nil
-	}
-	if err != nil {
+	val, version, found, err := v.get(r.start)
+	if err != nil || !found {
 		return err
 	}
-	var val []byte
-	if !keysOnly {
-		// Not guarded by ValueSize, as scan is: for a key the transaction
-		// itself wrote, Get answers from its pending writes, whose
-		// ValueSize is 0 whatever the value.
-		if val, err = item.ValueCopy(nil); err != nil {
-			return err
-		}
+	if keysOnly {
+		val = nil
 	}
-	_, err = fn(item.Key(), val, item.Version())
+	_, err = fn(r.start, val, version)
 	return err
 }
