@@ -46,11 +46,14 @@ func (ds *Datastore) beginReadWrite() *readWriteTx {
 // view hands the transaction to a read; what it reads is logged.
 func (rwt *readWriteTx) view() (view, func()) {
 	log := &rangeLog{}
-	return view{txn: rwt.txn, reads: &log.ranges}, func() {
-		rwt.mu.Lock()
-		rwt.reads = append(rwt.reads, log.ranges...)
-		rwt.mu.Unlock()
-	}
+	return view{txn: rwt.txn, reads: &log.ranges}, func() { rwt.logReads(log.ranges...) }
+}
+
+// logReads records ranges the transaction read, for conflict detection.
+func (rwt *readWriteTx) logReads(ranges ...keyRange) {
+	rwt.mu.Lock()
+	rwt.reads = append(rwt.reads, ranges...)
+	rwt.mu.Unlock()
 }
 
 type rangeLog struct{ ranges []keyRange }
@@ -262,9 +265,7 @@ func (rwt *readWriteTx) WriteStoredSchema(_ context.Context, s *core.StoredSchem
 // fails this transaction's commit.
 func (rwt *readWriteTx) schemaHash() (string, error) {
 	if h := rwt.ds.schemaHash.Load(); rwt.readTs >= h.since {
-		rwt.mu.Lock()
-		rwt.reads = append(rwt.reads, pointRange(bytes.Clone(keyHash)))
-		rwt.mu.Unlock()
+		rwt.logReads(pointRange(bytes.Clone(keyHash)))
 		return h.hash, nil
 	}
 	v, err := rwt.get(keyHash)
