@@ -92,8 +92,7 @@ func benchStore(ctx context.Context, cmd *cli.Command, s graphbench.Store, dir s
 	if p.Reused {
 		fmt.Fprintf(progress, "%s: reusing the graph loaded earlier\n", s.Name)
 	} else {
-		fmt.Fprintf(progress, "%s: loaded %d relationships in %v (%.0f a second); process peak RSS %s\n", s.Name, p.Load.Relationships,
-			p.Load.Duration.Round(time.Millisecond), float64(p.Load.Relationships)/p.Load.Duration.Seconds(), graphbench.PeakRSS())
+		fmt.Fprintf(progress, "%s: loaded %v\n", s.Name, p.Load)
 	}
 	for _, op := range ops {
 		fmt.Fprintf(progress, "%s: %s\n", s.Name, op.Name)

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/seed-6461fa00/trellis/relations/graphbench"
 )
@@ -48,21 +47,19 @@ func BenchmarkEngine(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Run(t.Name+"/"+op.Name, func(b *testing.B) {
+				untimed := func(f func() error) error {
+					b.StopTimer()
+					defer b.StartTimer()
+					return f()
+				}
 				lat := make(graphbench.Latencies, 0, b.N)
 				i := 0
 				for b.Loop() {
-					if op.Prepare != nil {
-						b.StopTimer()
-						if err := op.Prepare(b.Context(), t, i); err != nil {
-							b.Fatal(err)
-						}
-						b.StartTimer()
-					}
-					start := time.Now()
-					if err := op.Run(b.Context(), t, i); err != nil {
+					d, err := op.Call(b.Context(), t, i, untimed)
+					if err != nil {
 						b.Fatal(err)
 					}
-					lat = append(lat, time.Since(start))
+					lat = append(lat, d)
 					i++
 				}
 				b.ReportMetric(float64(lat.Percentile(50).Microseconds()), "p50-µs")
@@ -88,8 +85,7 @@ func prepare(b *testing.B, s graphbench.Store) *graphbench.Target {
 	if p.Reused {
 		fmt.Printf("reusing %s in %s\n", s.Name, dir)
 	} else {
-		fmt.Printf("loaded %s: %d relationships in %v (%.0f/s), peak RSS %s\n", s.Name, p.Load.Relationships,
-			p.Load.Duration.Round(time.Millisecond), float64(p.Load.Relationships)/p.Load.Duration.Seconds(), graphbench.PeakRSS())
+		fmt.Printf("loaded %s: %v\n", s.Name, p.Load)
 	}
 	return t
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"testing"
-	"time"
 
 	"github.com/seed-6461fa00/trellis/relations/badgerds"
 	"github.com/seed-6461fa00/trellis/relations/graphbench"
@@ -28,7 +27,7 @@ func BenchmarkBulkLoad(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		fmt.Printf("bulk load: %d relationships in %v, peak RSS %s\n", res.Relationships, res.Duration.Round(time.Millisecond), graphbench.PeakRSS())
+		fmt.Printf("bulk load: %v\n", res)
 		b.ReportMetric(float64(res.Relationships)/res.Duration.Seconds(), "rels/s")
 		if err := ds.Close(); err != nil {
 			b.Fatal(err)

@@ -53,6 +53,12 @@ type LoadResult struct {
 	Duration      time.Duration
 }
 
+// String reports the load and the process's peak RSS so far.
+func (r LoadResult) String() string {
+	return fmt.Sprintf("%d relationships in %v (%.0f a second), process peak RSS %s", r.Relationships,
+		r.Duration.Round(time.Millisecond), float64(r.Relationships)/r.Duration.Seconds(), PeakRSS())
+}
+
 // Load writes shape into the target's datastore (see BulkLoad) and
 // remembers the samples the operations need.
 func (t *Target) Load(ctx context.Context, shape Shape, batch int) (LoadResult, error) {
@@ -241,20 +247,35 @@ func (l Latencies) Percentile(p float64) time.Duration {
 	return s[i]
 }
 
+// Call runs op once on input i and returns how long Run took. Prepare, if
+// op has it, runs first inside untimed, which may stop a benchmark's clock
+// around it (nil: just run it).
+func (op Op) Call(ctx context.Context, t *Target, i int, untimed func(func() error) error) (time.Duration, error) {
+	if op.Prepare != nil {
+		prepare := func() error { return op.Prepare(ctx, t, i) }
+		if untimed == nil {
+			untimed = func(f func() error) error { return f() }
+		}
+		if err := untimed(prepare); err != nil {
+			return 0, fmt.Errorf("%s on %s: prepare: %w", op.Name, t.Name, err)
+		}
+	}
+	start := time.Now()
+	if err := op.Run(ctx, t, i); err != nil {
+		return 0, fmt.Errorf("%s on %s: %w", op.Name, t.Name, err)
+	}
+	return time.Since(start), nil
+}
+
 // Measure runs op n times (at least once) and returns each duration.
 func Measure(ctx context.Context, t *Target, op Op, n int) (Latencies, error) {
 	out := make(Latencies, 0, n)
 	for i := range max(n, 1) {
-		if op.Prepare != nil {
-			if err := op.Prepare(ctx, t, i); err != nil {
-				return out, fmt.Errorf("%s on %s: prepare: %w", op.Name, t.Name, err)
-			}
+		d, err := op.Call(ctx, t, i, nil)
+		if err != nil {
+			return out, err
 		}
-		start := time.Now()
-		if err := op.Run(ctx, t, i); err != nil {
-			return out, fmt.Errorf("%s on %s: %w", op.Name, t.Name, err)
-		}
-		out = append(out, time.Since(start))
+		out = append(out, d)
 	}
 	return out, nil
 }
