@@ -1,0 +1,65 @@
+package relations_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/seed-6461fa00/trellis/relations"
+	"github.com/seed-6461fa00/trellis/relations/relationstest"
+)
+
+// TestProjectsPaginationIsASnapshot: a viewer's projects, listed a few at
+// a time, come out each exactly once, as of the first page, however the
+// viewer's memberships change between pages.
+func TestProjectsPaginationIsASnapshot(t *testing.T) {
+	env := relationstest.Open(t)
+	ctx := t.Context()
+	boss := relationstest.MustUser(t, "boss")
+	viewer := relationstest.MustUser(t, "vic")
+	join := func(name string) {
+		t.Helper()
+		if _, _, err := env.Graph.CreateProject(ctx, boss, relations.NewProject{Name: name}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := env.Graph.AddMember(ctx, boss, name, viewer, relations.RoleReader); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var want []string
+	for i := range 23 {
+		name := fmt.Sprintf("p%02d", i)
+		join(name)
+		want = append(want, name)
+	}
+	var got []string
+	q := relations.ProjectQuery{PageRequest: relations.PageRequest{First: 5}}
+	for pages := 0; ; pages++ {
+		page, err := env.Graph.Projects(ctx, viewer, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page.Items) > 5 || len(page.Cursors) != len(page.Items) {
+			t.Fatalf("page %d: %d items, %d cursors, want at most 5 of each", pages, len(page.Items), len(page.Cursors))
+		}
+		for _, p := range page.Items {
+			got = append(got, p.Name)
+		}
+		// Churn between pages: join one project, lose another.
+		join(fmt.Sprintf("late%d", pages))
+		if _, err := env.Graph.RemoveMember(ctx, boss, fmt.Sprintf("p%02d", 22-pages), viewer); err != nil {
+			t.Fatal(err)
+		}
+		if !page.HasNext {
+			break
+		}
+		if pages > 10 {
+			t.Fatal("more pages than 23 projects fill")
+		}
+		q.After = page.EndCursor()
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Fatalf("paged projects %v\nwant the first page's snapshot %v", got, want)
+	}
+}
