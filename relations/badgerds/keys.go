@@ -73,22 +73,44 @@ var errBadKey = errors.New("badgerds: malformed relationship key")
 
 // parseRelationshipKey reads a forward or reverse key back into a reference.
 func parseRelationshipKey(key []byte) (tuple.RelationshipReference, error) {
-	if len(key) == 0 {
+	var d keyDecoder
+	return d.parse(key)
+}
+
+// keyDecoder reads the relationship keys of one scan. Neighbouring keys
+// share most of their fields (a reverse scan's subject, a forward scan's
+// resource), so a field equal to the same field of the key before reuses
+// that string instead of allocating its own.
+type keyDecoder struct{ last [6]string }
+
+func (d *keyDecoder) parse(key []byte) (tuple.RelationshipReference, error) {
+	if len(key) == 0 || (key[0] != tagForward && key[0] != tagReverse) {
 		return tuple.RelationshipReference{}, errBadKey
 	}
-	parts := bytes.Split(key[1:], []byte{sep})
-	if len(parts) != 6 {
-		return tuple.RelationshipReference{}, errBadKey
+	var f [6]string
+	rest := key[1:]
+	for i := range f {
+		end := bytes.IndexByte(rest, sep)
+		if (end < 0) != (i == len(f)-1) {
+			return tuple.RelationshipReference{}, errBadKey
+		}
+		if end < 0 {
+			end = len(rest)
+		}
+		if part := rest[:end]; string(part) == d.last[i] {
+			f[i] = d.last[i]
+		} else {
+			f[i] = string(part)
+			d.last[i] = f[i]
+		}
+		rest = rest[min(end+1, len(rest)):]
 	}
-	a := tuple.ObjectAndRelation{ObjectType: string(parts[0]), ObjectID: string(parts[1]), Relation: string(parts[2])}
-	b := tuple.ObjectAndRelation{ObjectType: string(parts[3]), ObjectID: string(parts[4]), Relation: string(parts[5])}
-	switch key[0] {
-	case tagForward:
+	a := tuple.ObjectAndRelation{ObjectType: f[0], ObjectID: f[1], Relation: f[2]}
+	b := tuple.ObjectAndRelation{ObjectType: f[3], ObjectID: f[4], Relation: f[5]}
+	if key[0] == tagForward {
 		return tuple.RelationshipReference{Resource: a, Subject: b}, nil
-	case tagReverse:
-		return tuple.RelationshipReference{Resource: b, Subject: a}, nil
 	}
-	return tuple.RelationshipReference{}, errBadKey
+	return tuple.RelationshipReference{Resource: b, Subject: a}, nil
 }
 
 func nameKey(tag byte, name string) []byte { return append([]byte{tag}, name...) }

@@ -277,6 +277,7 @@ func (s scanSpec) run(v view, yield func(tuple.Relationship, error) bool) {
 		afterKey = append(orderKey(options.ToRelationship(s.after).RelationshipReference, want), 0)
 	}
 	var count uint64
+	var keys keyDecoder
 	for _, r := range s.ranges {
 		if afterKey != nil {
 			if r.end != nil && bytes.Compare(afterKey, r.end) >= 0 {
@@ -288,7 +289,7 @@ func (s scanSpec) run(v view, yield func(tuple.Relationship, error) bool) {
 		}
 		stop := false
 		err := v.scan(r, false, func(key, val []byte, _ uint64) (bool, error) {
-			rel, ok, err := s.decode(key, val)
+			rel, ok, err := s.decode(&keys, key, val)
 			if err != nil || !ok {
 				return err == nil, err
 			}
@@ -320,9 +321,10 @@ func (s scanSpec) runSorted(v view, want options.SortOrder, yield func(tuple.Rel
 		rel tuple.Relationship
 	}
 	var rows []row
+	var keys keyDecoder
 	for _, r := range s.ranges {
 		err := v.scan(r, false, func(key, val []byte, _ uint64) (bool, error) {
-			rel, ok, err := s.decode(key, val)
+			rel, ok, err := s.decode(&keys, key, val)
 			if ok {
 				rows = append(rows, row{orderKey(rel.RelationshipReference, want), rel})
 			}
@@ -354,13 +356,13 @@ func (s scanSpec) runSorted(v view, want options.SortOrder, yield func(tuple.Rel
 }
 
 // decode reads a row and says whether the query keeps it.
-func (s scanSpec) decode(key, val []byte) (tuple.Relationship, bool, error) {
+func (s scanSpec) decode(keys *keyDecoder, key, val []byte) (tuple.Relationship, bool, error) {
 	if s.lastField != "" {
 		if i := bytes.LastIndexByte(key, sep); i < 0 || string(key[i+1:]) != s.lastField {
 			return tuple.Relationship{}, false, nil
 		}
 	}
-	ref, err := parseRelationshipKey(key)
+	ref, err := keys.parse(key)
 	if err != nil {
 		return tuple.Relationship{}, false, err
 	}
