@@ -176,6 +176,19 @@ func (ds *Datastore) initIdentity() error {
 	if err != nil {
 		return err
 	}
+	if string(format) == formatVersionV1 {
+		if ds.cfg.readOnly {
+			return fmt.Errorf("badgerds: %s holds store format %q, which this build upgrades to %q the first time it opens the store for writing; open it once for writing (start trellis serve on it)", ds.dir, format, formatVersion)
+		}
+		if err := ds.upgradeReverseKeys(); err != nil {
+			return err
+		}
+		format = []byte(formatVersion)
+	} else if string(format) == formatVersion && !ds.cfg.readOnly {
+		if err := ds.dropLeftoverV1Keys(); err != nil {
+			return err
+		}
+	}
 	switch {
 	case format == nil && ds.marks.headRev() != 0:
 		return fmt.Errorf("badgerds: %s is a Badger store of another program, not a relationship store", ds.dir)

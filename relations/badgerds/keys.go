@@ -13,7 +13,8 @@ import (
 // that sorts before every byte one may, so key order is field-wise order.
 const (
 	tagForward   byte = 'r' // resource type, id, relation, subject type, id, relation
-	tagReverse   byte = 's' // subject type, id, relation, resource type, id, relation
+	tagReverse   byte = 'u' // subject type, id, relation, resource type, relation, id
+	tagReverseV1 byte = 's' // format 1's reverse keys: ... resource type, id, relation
 	tagNamespace byte = 'n' // legacy namespace definitions, by name
 	tagCaveat    byte = 'c' // legacy caveat definitions, by name
 	tagSchema    byte = 'S' // the unified stored schema
@@ -40,8 +41,13 @@ var (
 )
 
 // formatVersion is written once per store; a store with another value, or a
-// Badger directory without it but with data, is refused.
-const formatVersion = "trellis-badgerds-1"
+// Badger directory without it but with data, is refused. A store of
+// formatVersionV1 is upgraded when first opened for writing (see
+// upgradeReverseKeys).
+const (
+	formatVersion   = "trellis-badgerds-2"
+	formatVersionV1 = "trellis-badgerds-1"
+)
 
 func appendFields(b []byte, fields ...string) []byte {
 	for i, f := range fields {
@@ -61,11 +67,22 @@ func forwardKey(r tuple.RelationshipReference) []byte {
 		r.Subject.ObjectType, r.Subject.ObjectID, r.Subject.Relation)
 }
 
+// reverseKey puts the resource relation before the resource ID: a reverse
+// query names the relation (LookupResources asks one per relation that
+// grants the permission), so the subject's rows of that relation are one
+// contiguous range, and its rows of other relations are never read.
 func reverseKey(r tuple.RelationshipReference) []byte {
 	b := make([]byte, 0, 1+len(r.Resource.ObjectType)+len(r.Resource.ObjectID)+len(r.Resource.Relation)+
 		len(r.Subject.ObjectType)+len(r.Subject.ObjectID)+len(r.Subject.Relation)+5)
 	b = append(b, tagReverse)
 	return appendFields(b, r.Subject.ObjectType, r.Subject.ObjectID, r.Subject.Relation,
+		r.Resource.ObjectType, r.Resource.Relation, r.Resource.ObjectID)
+}
+
+// subjectOrderKey sorts relationships by subject, then by resource, as
+// SpiceDB's BySubject order has them.
+func subjectOrderKey(r tuple.RelationshipReference) []byte {
+	return appendFields(nil, r.Subject.ObjectType, r.Subject.ObjectID, r.Subject.Relation,
 		r.Resource.ObjectType, r.Resource.ObjectID, r.Resource.Relation)
 }
 
@@ -84,7 +101,7 @@ func parseRelationshipKey(key []byte) (tuple.RelationshipReference, error) {
 type keyDecoder struct{ last [6]string }
 
 func (d *keyDecoder) parse(key []byte) (tuple.RelationshipReference, error) {
-	if len(key) == 0 || (key[0] != tagForward && key[0] != tagReverse) {
+	if len(key) == 0 || (key[0] != tagForward && key[0] != tagReverse && key[0] != tagReverseV1) {
 		return tuple.RelationshipReference{}, errBadKey
 	}
 	var f [6]string
@@ -106,11 +123,13 @@ func (d *keyDecoder) parse(key []byte) (tuple.RelationshipReference, error) {
 		rest = rest[min(end+1, len(rest)):]
 	}
 	a := tuple.ObjectAndRelation{ObjectType: f[0], ObjectID: f[1], Relation: f[2]}
-	b := tuple.ObjectAndRelation{ObjectType: f[3], ObjectID: f[4], Relation: f[5]}
-	if key[0] == tagForward {
-		return tuple.RelationshipReference{Resource: a, Subject: b}, nil
+	switch key[0] {
+	case tagForward:
+		return tuple.RelationshipReference{Resource: a, Subject: tuple.ObjectAndRelation{ObjectType: f[3], ObjectID: f[4], Relation: f[5]}}, nil
+	case tagReverse:
+		return tuple.RelationshipReference{Resource: tuple.ObjectAndRelation{ObjectType: f[3], ObjectID: f[5], Relation: f[4]}, Subject: a}, nil
 	}
-	return tuple.RelationshipReference{Resource: b, Subject: a}, nil
+	return tuple.RelationshipReference{Resource: tuple.ObjectAndRelation{ObjectType: f[3], ObjectID: f[4], Relation: f[5]}, Subject: a}, nil
 }
 
 func nameKey(tag byte, name string) []byte { return append([]byte{tag}, name...) }

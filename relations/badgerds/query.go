@@ -118,11 +118,6 @@ type scanSpec struct {
 	skipCaveats    bool
 	includeExpired bool
 	now            time.Time
-	// lastField, when set, is the value every kept row's key ends with.
-	// A reverse query for one resource relation knows it: the relation is
-	// the reverse key's last field, past the resource IDs the ranges span,
-	// and rows of the subject's other relations are skipped unparsed.
-	lastField string
 }
 
 // forwardSpec plans QueryRelationships.
@@ -139,8 +134,9 @@ func forwardSpec(f datastore.RelationshipsFilter, o *options.QueryOptions, now t
 		selector = &f.OptionalSubjectsSelectors[0]
 	}
 	if f.OptionalResourceType == "" && selector != nil && selector.OptionalSubjectType != "" {
-		// Only the subject is known: the subject-first index finds it.
-		s.tag, s.order = tagReverse, options.BySubject
+		// Only the subject is known: the subject-first index finds it, in
+		// no order a caller could ask for (see reverseKey).
+		s.tag, s.order = tagReverse, options.Unsorted
 		s.ranges = plan(tagReverse, []field{
 			known(selector.OptionalSubjectType), knownSet(selector.OptionalSubjectIds), subjectRelations(selector.RelationFilter),
 		})
@@ -174,10 +170,14 @@ func reverseSpec(f datastore.SubjectsFilter, o *options.ReverseQueryOptions, now
 				(resType == "" || rel.Resource.ObjectType == resType) &&
 				(resRel == "" || rel.Resource.Relation == resRel)
 		},
-		lastField: resRel,
+	}
+	if resType == "" || resRel == "" {
+		// The index orders a subject's rows by resource relation before
+		// resource ID: by subject only once both are fixed.
+		s.order = options.Unsorted
 	}
 	s.ranges = plan(tagReverse, []field{
-		known(f.SubjectType), knownSet(f.OptionalSubjectIds), subjectRelations(f.RelationFilter), known(resType),
+		known(f.SubjectType), knownSet(f.OptionalSubjectIds), subjectRelations(f.RelationFilter), known(resType), known(resRel),
 	})
 	return s
 }
@@ -243,9 +243,17 @@ func subjectMatches(s datastore.SubjectsSelector, subject tuple.ObjectAndRelatio
 		(rf.NonEllipsisRelation != "" && rf.NonEllipsisRelation == subject.Relation)
 }
 
-// orderKey is rel's key in the index that serves sort order o.
+// orderKey sorts relationships in order o.
 func orderKey(rel tuple.RelationshipReference, o options.SortOrder) []byte {
 	if o == options.BySubject {
+		return subjectOrderKey(rel)
+	}
+	return forwardKey(rel)
+}
+
+// indexKey is rel's key in the index the spec scans.
+func (s scanSpec) indexKey(rel tuple.RelationshipReference) []byte {
+	if s.tag == tagReverse {
 		return reverseKey(rel)
 	}
 	return forwardKey(rel)
@@ -255,6 +263,10 @@ func orderKey(rel tuple.RelationshipReference, o options.SortOrder) []byte {
 func (s scanSpec) wantOrder() options.SortOrder {
 	switch s.want {
 	case options.Unsorted:
+		if s.after != nil && s.order == options.Unsorted {
+			// A cursor needs an order to resume in.
+			return options.BySubject
+		}
 		return s.order
 	case options.ChooseEfficient:
 		if s.after == nil {
@@ -274,7 +286,8 @@ func (s scanSpec) run(v view, yield func(tuple.Relationship, error) bool) {
 	}
 	var afterKey []byte
 	if s.after != nil {
-		afterKey = append(orderKey(options.ToRelationship(s.after).RelationshipReference, want), 0)
+		// The index's order is want's here: its key is the cursor's place.
+		afterKey = append(s.indexKey(options.ToRelationship(s.after).RelationshipReference), 0)
 	}
 	var count uint64
 	var keys keyDecoder
@@ -357,11 +370,6 @@ func (s scanSpec) runSorted(v view, want options.SortOrder, yield func(tuple.Rel
 
 // decode reads a row and says whether the query keeps it.
 func (s scanSpec) decode(keys *keyDecoder, key, val []byte) (tuple.Relationship, bool, error) {
-	if s.lastField != "" {
-		if i := bytes.LastIndexByte(key, sep); i < 0 || string(key[i+1:]) != s.lastField {
-			return tuple.Relationship{}, false, nil
-		}
-	}
 	ref, err := keys.parse(key)
 	if err != nil {
 		return tuple.Relationship{}, false, err
