@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -224,23 +225,118 @@ func (rwt *readWriteTx) deleteMatching(ctx context.Context, filter datastore.Rel
 	return n, limit > 0 && n == limit, nil
 }
 
+// bulkChunk is how many relationships BulkLoad creates at a time.
+const bulkChunk = 16 << 10
+
 // BulkLoad implements datastore.ReadWriteTransaction: CREATE for each
 // relationship of the source, within this transaction.
+//
+// The source is taken in chunks; each is sorted, its relationships are
+// looked up together (see present), then written.
 func (rwt *readWriteTx) BulkLoad(ctx context.Context, source datastore.BulkWriteRelationshipSource) (uint64, error) {
 	var n uint64
+	chunk := make([]keyedRelationship, 0, bulkChunk)
 	for {
 		rel, err := source.Next(ctx)
 		if err != nil {
 			return 0, err
 		}
+		if rel != nil {
+			chunk = append(chunk, keyedRelationship{fwd: forwardKey(rel.RelationshipReference), rel: *rel})
+		}
+		if len(chunk) == bulkChunk || (rel == nil && len(chunk) > 0) {
+			if err := rwt.createAll(chunk); err != nil {
+				return 0, err
+			}
+			n += uint64(len(chunk))
+			chunk = chunk[:0]
+		}
 		if rel == nil {
 			return n, nil
 		}
-		if err := rwt.apply(tuple.Create(*rel)); err != nil {
-			return 0, err
-		}
-		n++
 	}
+}
+
+type keyedRelationship struct {
+	fwd []byte
+	rel tuple.Relationship
+}
+
+// createAll creates every relationship of chunk, failing if one is stored
+// already or appears twice.
+func (rwt *readWriteTx) createAll(chunk []keyedRelationship) error {
+	slices.SortFunc(chunk, func(a, b keyedRelationship) int { return bytes.Compare(a.fwd, b.fwd) })
+	present, err := rwt.present(chunk)
+	if err != nil {
+		return err
+	}
+	for i, c := range chunk {
+		if i > 0 && bytes.Equal(chunk[i-1].fwd, c.fwd) {
+			return datastore.NewCreateRelationshipExistsError(&chunk[i-1].rel)
+		}
+		if present[i] {
+			old, err := rwt.existing(c.fwd)
+			if err != nil {
+				return err
+			}
+			if old != nil {
+				return datastore.NewCreateRelationshipExistsError(old)
+			}
+		}
+		if err := rwt.put(c.fwd, nil, c.rel); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// present reports which relationships of the sorted chunk are stored (or
+// written by this transaction), expired or not. One ordered pass over the
+// forward index from the chunk's first key to its last answers them all: a
+// load fills mostly empty key ranges, where that pass meets few keys, and
+// looking each key up alone walked every memtable and level for each. The
+// pass stops once it has met four times as many keys as it asks about;
+// the rest are looked up one by one. Either way each key is logged as a
+// point read, so a concurrent write of another key in the range is no
+// conflict.
+func (rwt *readWriteTx) present(chunk []keyedRelationship) ([]bool, error) {
+	present := make([]bool, len(chunk))
+	if len(chunk) == 0 {
+		return present, nil
+	}
+	first, last := chunk[0].fwd, chunk[len(chunk)-1].fwd
+	budget := 4 * len(chunk)
+	i := 0
+	unlogged := view{txn: rwt.txn} // the keys are logged below, not the range
+	err := unlogged.scan(keyRange{start: first, end: append(bytes.Clone(last), 0)}, true, func(key, _ []byte, _ uint64) (bool, error) {
+		for i < len(chunk) && bytes.Compare(chunk[i].fwd, key) < 0 {
+			i++
+		}
+		if i < len(chunk) && bytes.Equal(chunk[i].fwd, key) {
+			present[i] = true
+		}
+		budget--
+		return i < len(chunk) && budget > 0, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if budget > 0 {
+		i = len(chunk)
+	}
+	reads := make([]keyRange, 0, i)
+	for _, c := range chunk[:i] {
+		reads = append(reads, pointRange(c.fwd))
+	}
+	rwt.logReads(reads...)
+	for j := i; j < len(chunk); j++ {
+		old, err := rwt.existing(chunk[j].fwd)
+		if err != nil {
+			return nil, err
+		}
+		present[j] = old != nil
+	}
+	return present, nil
 }
 
 // WriteStoredSchema implements datastore.ReadWriteTransaction.

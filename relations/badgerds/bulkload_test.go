@@ -1,0 +1,129 @@
+package badgerds_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/authzed/spicedb/pkg/tuple"
+
+	"github.com/seed-6461fa00/trellis/relations/badgerds"
+)
+
+type relSource struct{ rels []tuple.Relationship }
+
+func (s *relSource) Next(context.Context) (*tuple.Relationship, error) {
+	if len(s.rels) == 0 {
+		return nil, nil
+	}
+	rel := s.rels[0]
+	s.rels = s.rels[1:]
+	return &rel, nil
+}
+
+func rels(ss ...string) []tuple.Relationship {
+	out := make([]tuple.Relationship, 0, len(ss))
+	for _, s := range ss {
+		out = append(out, tuple.MustParse(s))
+	}
+	return out
+}
+
+func bulkLoad(ctx context.Context, ds datastore.Datastore, rs []tuple.Relationship) error {
+	_, err := ds.ReadWriteTx(ctx, func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
+		_, err := rwt.BulkLoad(ctx, &relSource{rels: rs})
+		return err
+	})
+	return err
+}
+
+// TestBulkLoadAmongManyStored: a bulk load whose few relationships span
+// thousands of stored ones still finds the one among them that exists,
+// and loads those that do not.
+func TestBulkLoadAmongManyStored(t *testing.T) {
+	ctx := t.Context()
+	ds, err := badgerds.New(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	var stored []string
+	for i := range 5000 {
+		stored = append(stored, fmt.Sprintf("document:d%04d#viewer@user:u", i))
+	}
+	if err := bulkLoad(ctx, ds, rels(stored...)); err != nil {
+		t.Fatal(err)
+	}
+	err = bulkLoad(ctx, ds, rels("document:a#viewer@user:u", "document:d4990#viewer@user:u", "document:z#viewer@user:u"))
+	if !errors.As(err, &datastore.CreateRelationshipExistsError{}) {
+		t.Fatalf("loading a stored relationship among new ones: %v, want CreateRelationshipExistsError", err)
+	}
+	if err := bulkLoad(ctx, ds, rels("document:a#viewer@user:u", "document:d2500#viewer@user:v", "document:z#viewer@user:u")); err != nil {
+		t.Fatalf("loading new relationships among stored ones: %v", err)
+	}
+	head, err := ds.HeadRevision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := ds.SnapshotReader(head.Revision).QueryRelationships(ctx, datastore.RelationshipsFilter{OptionalResourceType: "document"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, err := range it {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 5003 {
+		t.Fatalf("%d relationships stored, want 5003", n)
+	}
+}
+
+// TestBulkLoadConflicts: a bulk load conflicts with a concurrent write of
+// a relationship it creates, and with nothing else in its key range.
+func TestBulkLoadConflicts(t *testing.T) {
+	for _, c := range []struct {
+		name, concurrent string
+		conflict         bool
+	}{
+		{"another key in its range", "document:b#viewer@user:u", false},
+		{"a key it creates", "document:c#viewer@user:u", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := t.Context()
+			ds, err := badgerds.New(ctx, t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ds.Close()
+			attempts := 0
+			_, err = ds.ReadWriteTx(ctx, func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
+				attempts++
+				if _, err := rwt.BulkLoad(ctx, &relSource{rels: rels("document:a#viewer@user:u", "document:c#viewer@user:u")}); err != nil {
+					return err
+				}
+				if attempts == 1 {
+					// Committed between this transaction's reads and its commit.
+					_, err := ds.ReadWriteTx(ctx, func(ctx context.Context, other datastore.ReadWriteTransaction) error {
+						return other.WriteRelationships(ctx, []tuple.RelationshipUpdate{tuple.Create(tuple.MustParse(c.concurrent))})
+					})
+					return err
+				}
+				return nil
+			})
+			if c.conflict {
+				if attempts != 2 || !errors.As(err, &datastore.CreateRelationshipExistsError{}) {
+					t.Fatalf("%d attempts, %v: want a retry that finds the relationship the other wrote", attempts, err)
+				}
+				return
+			}
+			if err != nil || attempts != 1 {
+				t.Fatalf("%d attempts, %v: want one that commits", attempts, err)
+			}
+		})
+	}
+}
