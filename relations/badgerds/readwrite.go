@@ -242,7 +242,7 @@ func (rwt *readWriteTx) BulkLoad(ctx context.Context, source datastore.BulkWrite
 			return 0, err
 		}
 		if rel != nil {
-			chunk = append(chunk, keyedRelationship{fwd: forwardKey(rel.RelationshipReference), rel: *rel})
+			chunk = append(chunk, keyedRelationship{fwd: forwardKey(rel.RelationshipReference), rel: ownCopy(*rel)})
 		}
 		if len(chunk) == bulkChunk || (rel == nil && len(chunk) > 0) {
 			if err := rwt.createAll(chunk); err != nil {
@@ -260,6 +260,23 @@ func (rwt *readWriteTx) BulkLoad(ctx context.Context, source datastore.BulkWrite
 type keyedRelationship struct {
 	fwd []byte
 	rel tuple.Relationship
+}
+
+// ownCopy copies what rel points to. A BulkLoad source may reuse it for
+// the next relationship (SpiceDB's import adapters keep one caveat for
+// all), and a chunk is written only once it is full.
+func ownCopy(rel tuple.Relationship) tuple.Relationship {
+	if rel.OptionalCaveat != nil {
+		rel.OptionalCaveat = rel.OptionalCaveat.CloneVT()
+	}
+	if rel.OptionalIntegrity != nil {
+		rel.OptionalIntegrity = rel.OptionalIntegrity.CloneVT()
+	}
+	if rel.OptionalExpiration != nil {
+		t := *rel.OptionalExpiration
+		rel.OptionalExpiration = &t
+	}
+	return rel
 }
 
 // createAll creates every relationship of chunk, failing if one is stored
@@ -295,35 +312,47 @@ func (rwt *readWriteTx) createAll(chunk []keyedRelationship) error {
 // forward index from the chunk's first key to its last answers them all: a
 // load fills mostly empty key ranges, where that pass meets few keys, and
 // looking each key up alone walked every memtable and level for each. The
-// pass stops once it has met four times as many keys as it asks about;
-// the rest are looked up one by one. Either way each key is logged as a
-// point read, so a concurrent write of another key in the range is no
-// conflict.
+// pass stops once it has met four times as many key versions (deleted
+// ones too) as it asks about; the rest are looked up one by one. Either
+// way each key is logged as a point read, so a concurrent write of another
+// key in the range is no conflict.
 func (rwt *readWriteTx) present(chunk []keyedRelationship) ([]bool, error) {
 	present := make([]bool, len(chunk))
 	if len(chunk) == 0 {
 		return present, nil
 	}
 	first, last := chunk[0].fwd, chunk[len(chunk)-1].fwd
+	opts := badger.DefaultIteratorOptions
+	opts.PrefetchValues = false
+	opts.AllVersions = true // so deleted keys count against the budget
+	opts.Prefix = commonPrefix(first, last)
+	it := rwt.txn.NewIterator(opts)
 	budget := 4 * len(chunk)
 	i := 0
-	unlogged := view{txn: rwt.txn} // the keys are logged below, not the range
-	err := unlogged.scan(keyRange{start: first, end: append(bytes.Clone(last), 0)}, true, func(key, _ []byte, _ uint64) (bool, error) {
+	var seen []byte // the key whose newest version was met last
+	for it.Seek(first); it.Valid() && i < len(chunk) && budget > 0; it.Next() {
+		budget--
+		item := it.Item()
+		key := item.Key()
+		if bytes.Compare(key, last) > 0 {
+			i = len(chunk) // past the chunk: the rest are absent
+			break
+		}
+		if bytes.Equal(key, seen) {
+			continue // an older version
+		}
+		seen = append(seen[:0], key...)
 		for i < len(chunk) && bytes.Compare(chunk[i].fwd, key) < 0 {
 			i++
 		}
 		if i < len(chunk) && bytes.Equal(chunk[i].fwd, key) {
-			present[i] = true
+			present[i] = !item.IsDeletedOrExpired()
 		}
-		budget--
-		return i < len(chunk) && budget > 0, nil
-	})
-	if err != nil {
-		return nil, err
 	}
-	if budget > 0 {
-		i = len(chunk)
+	if !it.Valid() {
+		i = len(chunk) // the index ended: the rest are absent
 	}
+	it.Close()
 	reads := make([]keyRange, 0, i)
 	for _, c := range chunk[:i] {
 		reads = append(reads, pointRange(c.fwd))
