@@ -259,20 +259,13 @@ func (s scanSpec) indexKey(rel tuple.RelationshipReference) []byte {
 	return forwardKey(rel)
 }
 
-// normalize maps the orders that leave the choice to us onto real ones.
+// wantOrder maps the orders that leave the choice to us onto the index's
+// own. run resumes a cursor from its key in the index, so every page of a
+// query continues the order its first page had.
 func (s scanSpec) wantOrder() options.SortOrder {
 	switch s.want {
-	case options.Unsorted:
-		if s.after != nil && s.order == options.Unsorted {
-			// A cursor needs an order to resume in.
-			return options.BySubject
-		}
+	case options.Unsorted, options.ChooseEfficient:
 		return s.order
-	case options.ChooseEfficient:
-		if s.after == nil {
-			return s.order
-		}
-		return options.ByResource
 	}
 	return s.want
 }
@@ -286,7 +279,7 @@ func (s scanSpec) run(v view, yield func(tuple.Relationship, error) bool) {
 	}
 	var afterKey []byte
 	if s.after != nil {
-		// The index's order is want's here: its key is the cursor's place.
+		// Rows come in the index's order here: the cursor resumes at its key.
 		afterKey = append(s.indexKey(options.ToRelationship(s.after).RelationshipReference), 0)
 	}
 	var count uint64
