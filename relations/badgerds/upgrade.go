@@ -14,9 +14,13 @@ import (
 // format 2, and the old keys are dropped.
 //
 // A crash midway is harmless: until the stamp, the store is still
-// format 1 and the next open starts over, rewriting the same keys at the
-// same revisions; after it, dropLeftoverV1Keys finishes the drop.
+// format 1 and the next open starts over from no new keys at all (a
+// format-1 build may have changed the store in between); after the stamp,
+// dropLeftoverV1Keys finishes the drop.
 func (ds *Datastore) upgradeReverseKeys() error {
+	if err := ds.db.DropPrefix([]byte{tagReverse}); err != nil {
+		return fmt.Errorf("badgerds: upgrade %s to %s: drop an earlier attempt's keys: %w", ds.dir, formatVersion, err)
+	}
 	wb := ds.db.NewManagedWriteBatch()
 	defer wb.Cancel()
 	// Two batches in flight keep the upgrade's memory to a few of them.
@@ -61,11 +65,12 @@ func (ds *Datastore) upgradeReverseKeys() error {
 }
 
 // dropLeftoverV1Keys removes format 1's reverse keys, if an upgrade
-// stopped before it could.
+// stopped before it could. Only live keys count, as they do for
+// DropPrefix: deletion markers alone read as nothing, and compaction
+// removes them.
 func (ds *Datastore) dropLeftoverV1Keys() error {
 	txn := ds.db.NewTransactionAt(ds.marks.headRev(), false)
 	opts := badger.DefaultIteratorOptions
-	opts.AllVersions = true
 	opts.PrefetchValues = false
 	opts.Prefix = []byte{tagReverseV1}
 	it := txn.NewIterator(opts)

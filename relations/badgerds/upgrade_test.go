@@ -142,3 +142,38 @@ func TestUpgradeFromFormat1(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestUpgradeDiscardsAnEarlierAttempt: reverse keys an interrupted upgrade
+// left behind do not survive the next one, whatever a format-1 build did
+// to the store in between.
+func TestUpgradeDiscardsAnEarlierAttempt(t *testing.T) {
+	dir, _ := v1Store(t)
+	db, err := badger.OpenManaged(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghost := tuple.MustParse("project:vanished#reader@user:ann").RelationshipReference
+	txn := db.NewTransactionAt(db.MaxVersion(), true)
+	if err := txn.Set(reverseKey(ghost), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.CommitAt(db.MaxVersion(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := New(t.Context(), dir, WithGCWindow(100*365*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	head, err := ds.HeadRevision(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"project:apollo#reader@user:ann", "project:gemini#reader@user:ann"}
+	if got := reverse(t, ds, head.Revision, "user:ann", "project", "reader"); !slices.Equal(got, want) {
+		t.Fatalf("ann's reader roles after the upgrade: %v, want %v", got, want)
+	}
+}
