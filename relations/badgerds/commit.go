@@ -106,7 +106,7 @@ func (ds *Datastore) commit(txn *badger.Txn, readTs uint64, reads []keyRange, wr
 	if changelog != nil {
 		if err := txn.Set(changelogKey(ts), changelog); err != nil {
 			ds.occ.commitMu.Unlock()
-			return 0, fmt.Errorf("badgerds: transaction too large: %w", err)
+			return 0, tooLarge(err)
 		}
 	}
 	if delta != 0 {
@@ -114,7 +114,7 @@ func (ds *Datastore) commit(txn *badger.Txn, readTs uint64, reads []keyRange, wr
 		if err := txn.Set(keyRelationshipCount, binary.BigEndian.AppendUint64(nil, uint64(max(count, 0)))); err != nil {
 			ds.relationships.Add(-delta)
 			ds.occ.commitMu.Unlock()
-			return 0, fmt.Errorf("badgerds: transaction too large: %w", err)
+			return 0, tooLarge(err)
 		}
 	}
 	ds.occ.record(ts, writes, ds.marks.headRev())

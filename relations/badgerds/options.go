@@ -32,6 +32,9 @@ func defaultConfig() config {
 }
 
 // WithInMemory keeps everything in memory: nothing is durable. For tests.
+// Badger keeps no value log in memory, so a transaction's change log entry
+// must fit in 1 MiB: about 25,000 relationship writes, half what a store on
+// disk takes in one transaction.
 func WithInMemory() Option { return func(c *config) { c.inMemory = true } }
 
 // WithReadOnly opens an existing store to read it and nothing else: no

@@ -4,21 +4,25 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	authzed "github.com/authzed/authzed-go/v1"
 	"github.com/authzed/grpcutil"
+	"github.com/authzed/spicedb/pkg/datastore"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/seed-6461fa00/trellis/relations/badgerds"
 	"github.com/seed-6461fa00/trellis/relations/embedded"
 	"github.com/seed-6461fa00/trellis/relations/relationstest"
 	"github.com/seed-6461fa00/trellis/schema"
@@ -52,6 +56,12 @@ func startTCP(t *testing.T, key string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startTCPOver(t, key, ds)
+}
+
+// startTCPOver serves ds (closed with the test) over TCP.
+func startTCPOver(t *testing.T, key string, ds datastore.Datastore) string {
+	t.Helper()
 	t.Cleanup(func() { _ = ds.Close() })
 	addr := freeAddr(t)
 	e, err := embedded.Start(t.Context(), embedded.Config{Datastore: ds, PresharedKeys: []string{key}, GRPCAddress: addr})
@@ -249,5 +259,78 @@ func TestSpiceDBAPIOverTLS(t *testing.T) {
 	defer cancel()
 	if _, err := plain.ReadSchema(ctx, &v1.ReadSchemaRequest{}); err == nil {
 		t.Fatal("plaintext was accepted by a TLS listener")
+	}
+}
+
+// TestImportTooLargeForOneTransaction: an import stream larger than one
+// transaction of the store fails as a bad request that says how to split
+// it, and leaves nothing behind; the same relationships in two streams
+// load.
+func TestImportTooLargeForOneTransaction(t *testing.T) {
+	const key = "service-key-for-tests"
+	ds, err := badgerds.New(t.Context(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := dial(t, startTCPOver(t, key, ds), grpcutil.WithInsecureBearerToken(key))
+	ctx := t.Context()
+	if _, err := client.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: schema.Text}); err != nil {
+		t.Fatal(err)
+	}
+	batch := func(b int) []*v1.Relationship {
+		out := make([]*v1.Relationship, 0, 1000)
+		for i := range 1000 {
+			out = append(out, rel("project", fmt.Sprintf("p%d-%d", b, i), "reader", "user", "u"))
+		}
+		return out
+	}
+	load := func(from, to int) error {
+		stream, err := client.ImportBulkRelationships(ctx)
+		if err != nil {
+			return err
+		}
+		for b := from; b < to; b++ {
+			if err := stream.Send(&v1.ImportBulkRelationshipsRequest{Relationships: batch(b)}); err != nil {
+				break // the server ended the stream: CloseAndRecv says why
+			}
+		}
+		_, err = stream.CloseAndRecv()
+		return err
+	}
+	err = load(0, 80)
+	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "split it") {
+		t.Fatalf("80,000 relationships in one stream: %v, want InvalidArgument saying to split it", err)
+	}
+	count := func() int {
+		stream, err := client.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+			Consistency:        &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}},
+			RelationshipFilter: &v1.RelationshipFilter{ResourceType: "project"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for {
+			_, err := stream.Recv()
+			if errors.Is(err, io.EOF) {
+				return n
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	}
+	if n := count(); n != 0 {
+		t.Fatalf("the failed import left %d relationships", n)
+	}
+	if err := load(0, 40); err != nil {
+		t.Fatal(err)
+	}
+	if err := load(40, 80); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(); n != 80000 {
+		t.Fatalf("two streams loaded %d relationships, want 80000", n)
 	}
 }
