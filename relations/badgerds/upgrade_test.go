@@ -2,6 +2,7 @@ package badgerds
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -175,5 +176,48 @@ func TestUpgradeDiscardsAnEarlierAttempt(t *testing.T) {
 	want := []string{"project:apollo#reader@user:ann", "project:gemini#reader@user:ann"}
 	if got := reverse(t, ds, head.Revision, "user:ann", "project", "reader"); !slices.Equal(got, want) {
 		t.Fatalf("ann's reader roles after the upgrade: %v, want %v", got, want)
+	}
+}
+
+// TestLeftoverFormat1KeysAreDropped: format-1 reverse keys in a format-2
+// store, as an upgrade that stopped between its stamp and its drop leaves
+// them, are gone after the next open for writing.
+func TestLeftoverFormat1KeysAreDropped(t *testing.T) {
+	dir := t.TempDir()
+	ds, err := New(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ds.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := badger.OpenManaged(badger.DefaultOptions(dir).WithLogger(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	leftover := append([]byte{tagReverseV1}, "user\x00ann\x00...\x00project\x00apollo\x00reader"...)
+	txn := db.NewTransactionAt(db.MaxVersion(), true)
+	if err := txn.Set(leftover, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := txn.CommitAt(db.MaxVersion(), nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ds, err = New(t.Context(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	err = ds.(*Datastore).db.View(func(txn *badger.Txn) error {
+		if _, err := txn.Get(leftover); !errors.Is(err, badger.ErrKeyNotFound) {
+			t.Errorf("leftover format-1 key after reopening: %v, want it gone", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
