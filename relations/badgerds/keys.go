@@ -79,13 +79,6 @@ func reverseKey(r tuple.RelationshipReference) []byte {
 		r.Resource.ObjectType, r.Resource.Relation, r.Resource.ObjectID)
 }
 
-// subjectOrderKey sorts relationships by subject, then by resource, as
-// SpiceDB's BySubject order has them.
-func subjectOrderKey(r tuple.RelationshipReference) []byte {
-	return appendFields(nil, r.Subject.ObjectType, r.Subject.ObjectID, r.Subject.Relation,
-		r.Resource.ObjectType, r.Resource.ObjectID, r.Resource.Relation)
-}
-
 var errBadKey = errors.New("badgerds: malformed relationship key")
 
 // parseRelationshipKey reads a forward or reverse key back into a reference.
@@ -123,13 +116,14 @@ func (d *keyDecoder) parse(key []byte) (tuple.RelationshipReference, error) {
 		rest = rest[min(end+1, len(rest)):]
 	}
 	a := tuple.ObjectAndRelation{ObjectType: f[0], ObjectID: f[1], Relation: f[2]}
+	b := tuple.ObjectAndRelation{ObjectType: f[3], ObjectID: f[4], Relation: f[5]}
 	switch key[0] {
 	case tagForward:
-		return tuple.RelationshipReference{Resource: a, Subject: tuple.ObjectAndRelation{ObjectType: f[3], ObjectID: f[4], Relation: f[5]}}, nil
+		return tuple.RelationshipReference{Resource: a, Subject: b}, nil
 	case tagReverse:
-		return tuple.RelationshipReference{Resource: tuple.ObjectAndRelation{ObjectType: f[3], ObjectID: f[5], Relation: f[4]}, Subject: a}, nil
+		b.ObjectID, b.Relation = f[5], f[4]
 	}
-	return tuple.RelationshipReference{Resource: tuple.ObjectAndRelation{ObjectType: f[3], ObjectID: f[4], Relation: f[5]}, Subject: a}, nil
+	return tuple.RelationshipReference{Resource: b, Subject: a}, nil
 }
 
 func nameKey(tag byte, name string) []byte { return append([]byte{tag}, name...) }

@@ -243,10 +243,13 @@ func subjectMatches(s datastore.SubjectsSelector, subject tuple.ObjectAndRelatio
 		(rf.NonEllipsisRelation != "" && rf.NonEllipsisRelation == subject.Relation)
 }
 
-// orderKey sorts relationships in order o.
+// orderKey sorts relationships in order o: by resource, or by subject and
+// then resource, as SpiceDB's BySubject has them (which the reverse index
+// does not, its resource relation coming before the resource ID).
 func orderKey(rel tuple.RelationshipReference, o options.SortOrder) []byte {
 	if o == options.BySubject {
-		return subjectOrderKey(rel)
+		return appendFields(nil, rel.Subject.ObjectType, rel.Subject.ObjectID, rel.Subject.Relation,
+			rel.Resource.ObjectType, rel.Resource.ObjectID, rel.Resource.Relation)
 	}
 	return forwardKey(rel)
 }
