@@ -185,7 +185,8 @@ func (ds *Datastore) initIdentity() error {
 		}
 		format = []byte(formatVersion)
 	} else if string(format) == formatVersion && !ds.cfg.readOnly {
-		if err := ds.dropLeftoverV1Keys(); err != nil {
+		// An upgrade may have stopped between its stamp and its drop.
+		if err := ds.dropTag(tagReverseV1); err != nil {
 			return err
 		}
 	}

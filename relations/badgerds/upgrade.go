@@ -16,10 +16,10 @@ import (
 // A crash midway is harmless: until the stamp, the store is still
 // format 1 and the next open starts over from no new keys at all (a
 // format-1 build may have changed the store in between); after the stamp,
-// dropLeftoverV1Keys finishes the drop.
+// every open for writing finishes the drop (dropTag).
 func (ds *Datastore) upgradeReverseKeys() error {
-	if err := ds.db.DropPrefix([]byte{tagReverse}); err != nil {
-		return fmt.Errorf("badgerds: upgrade %s to %s: drop an earlier attempt's keys: %w", ds.dir, formatVersion, err)
+	if err := ds.dropTag(tagReverse); err != nil {
+		return err
 	}
 	wb := ds.db.NewManagedWriteBatch()
 	defer wb.Cancel()
@@ -61,28 +61,28 @@ func (ds *Datastore) upgradeReverseKeys() error {
 	}); err != nil {
 		return fmt.Errorf("badgerds: upgrade %s to %s: %w", ds.dir, formatVersion, err)
 	}
-	return ds.dropLeftoverV1Keys()
+	return ds.dropTag(tagReverseV1)
 }
 
-// dropLeftoverV1Keys removes format 1's reverse keys, if an upgrade
-// stopped before it could. Only live keys count, as they do for
-// DropPrefix: deletion markers alone read as nothing, and compaction
-// removes them.
-func (ds *Datastore) dropLeftoverV1Keys() error {
+// dropTag removes every key with the tag, if it has a live one: only live
+// keys count, as they do for DropPrefix, which would first stop all
+// writes to find out. Deletion markers alone read as nothing, and
+// compaction removes them.
+func (ds *Datastore) dropTag(tag byte) error {
 	txn := ds.db.NewTransactionAt(ds.marks.headRev(), false)
 	opts := badger.DefaultIteratorOptions
 	opts.PrefetchValues = false
-	opts.Prefix = []byte{tagReverseV1}
+	opts.Prefix = []byte{tag}
 	it := txn.NewIterator(opts)
 	it.Rewind()
-	left := it.Valid()
+	live := it.Valid()
 	it.Close()
 	txn.Discard()
-	if !left {
+	if !live {
 		return nil
 	}
-	if err := ds.db.DropPrefix([]byte{tagReverseV1}); err != nil {
-		return fmt.Errorf("badgerds: drop %s's format-1 reverse keys: %w", ds.dir, err)
+	if err := ds.db.DropPrefix([]byte{tag}); err != nil {
+		return fmt.Errorf("badgerds: drop %s's keys tagged %q: %w", ds.dir, tag, err)
 	}
 	return nil
 }
