@@ -1,4 +1,4 @@
-package badgerds_test
+package badgerds
 
 import (
 	"context"
@@ -11,8 +11,6 @@ import (
 	"github.com/authzed/spicedb/pkg/datastore/options"
 	core "github.com/authzed/spicedb/pkg/proto/core/v1"
 	"github.com/authzed/spicedb/pkg/tuple"
-
-	"github.com/seed-6461fa00/trellis/relations/badgerds"
 )
 
 type relSource struct{ rels []tuple.Relationship }
@@ -37,7 +35,7 @@ func rels(ss ...string) []tuple.Relationship {
 // openStore opens a store in a fresh directory, closed with the test.
 func openStore(t *testing.T) datastore.Datastore {
 	t.Helper()
-	ds, err := badgerds.New(t.Context(), t.TempDir())
+	ds, err := New(t.Context(), t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

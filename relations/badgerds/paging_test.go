@@ -1,4 +1,4 @@
-package badgerds_test
+package badgerds
 
 import (
 	"fmt"

@@ -52,14 +52,7 @@ func reverse(t *testing.T, ds datastore.Datastore, rev datastore.Revision, subje
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
-	for rel, err := range it {
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, tuple.MustString(rel))
-	}
-	return out
+	return collect(t, it)
 }
 
 // TestUpgradeFromFormat1: a store written before reverse keys led with the

@@ -76,6 +76,22 @@ func startTCPOver(t *testing.T, key string, ds datastore.Datastore) string {
 	return addr
 }
 
+// receiveAll reads a server stream to its end.
+func receiveAll[T any](t *testing.T, recv func() (T, error)) []T {
+	t.Helper()
+	var out []T
+	for {
+		r, err := recv()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+}
+
 func rel(resType, resID, relation, subType, subID string) *v1.Relationship {
 	return &v1.Relationship{
 		Resource: &v1.ObjectReference{ObjectType: resType, ObjectId: resID},
@@ -149,14 +165,7 @@ func TestSpiceDBAPIOverTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	var jobs []string
-	for {
-		r, err := lr.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, r := range receiveAll(t, lr.Recv) {
 		jobs = append(jobs, r.GetResourceObjectId())
 	}
 	if !slices.Equal(jobs, []string{"train-1"}) {
@@ -171,14 +180,7 @@ func TestSpiceDBAPIOverTCP(t *testing.T) {
 		t.Fatal(err)
 	}
 	var users []string
-	for {
-		r, err := ls.Recv()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, r := range receiveAll(t, ls.Recv) {
 		users = append(users, r.GetSubject().GetSubjectObjectId())
 	}
 	slices.Sort(users)
@@ -309,17 +311,7 @@ func TestImportTooLargeForOneTransaction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := 0
-		for {
-			_, err := stream.Recv()
-			if errors.Is(err, io.EOF) {
-				return n
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			n++
-		}
+		return len(receiveAll(t, stream.Recv))
 	}
 	if n := count(); n != 0 {
 		t.Fatalf("the failed import left %d relationships", n)
