@@ -170,25 +170,26 @@ func (ds *Datastore) noteSchemaChange(ts uint64) {
 
 // internalTx runs fn as a validated transaction of Trellis's own (the
 // collector's): it conflicts like any other but has no change log entry.
-// Each unit fn reports changes the relationship count by perUnit.
-func (ds *Datastore) internalTx(perUnit int64, fn func(view, *keyRecorder) (int, error)) (int, error) {
+// fn reports how many units it wrote and by how much they change the
+// relationship count; with no units nothing is committed.
+func (ds *Datastore) internalTx(fn func(view, *keyRecorder) (int, int64, error)) (int, int64, error) {
 	leave, err := ds.enter()
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer leave()
 	rwt := ds.beginReadWrite()
 	defer rwt.discard()
 	var reads []keyRange
-	n, err := fn(view{txn: rwt.txn, reads: &reads}, &rwt.keyRecorder)
+	n, delta, err := fn(view{txn: rwt.txn, reads: &reads}, &rwt.keyRecorder)
 	if err != nil || n == 0 {
-		return 0, err
+		return 0, 0, err
 	}
-	rwt.delta = perUnit * int64(n)
+	rwt.delta = delta
 	if _, err := ds.commit(rwt.txn, rwt.readTs, reads, rwt.writes, nil, rwt.delta, nil); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	return n, nil
+	return n, delta, nil
 }
 
 // commitInternal writes outside of SpiceDB's transactions (identity, GC):

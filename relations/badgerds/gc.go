@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/authzed/spicedb/pkg/tuple"
 	"github.com/dgraph-io/badger/v4"
 )
 
@@ -87,48 +88,54 @@ func (c collector) TxIDBefore(_ context.Context, t time.Time) (datastore.Revisio
 // gcBatch bounds the deletions of one collector transaction.
 const gcBatch = 2000
 
-// deleteInBatches deletes, a batch per transaction, the keys in r that
-// doomed picks, until none are left. Each batch is a validated
-// transaction, so it never deletes what a concurrent writer just changed.
-//
-// perKey is how many relationships each deleted key accounts for.
-func (ds *Datastore) deleteInBatches(ctx context.Context, r keyRange, perKey int64, related func(key []byte) ([][]byte, error)) (int64, error) {
-	var deleted int64
+// deleteInBatches deletes, a batch per transaction, every key in r and
+// the keys related names with it, until none are left. related also says
+// by how much each deletion changes the relationship count. Each batch is
+// a validated transaction, so it never deletes what a concurrent writer
+// just changed. It returns how many keys of r it deleted, and how many
+// relationships.
+func (ds *Datastore) deleteInBatches(ctx context.Context, r keyRange, related func(v view, key []byte) ([][]byte, int64, error)) (keys, relationships int64, err error) {
 	for attempt := 0; ctx.Err() == nil; {
-		n, err := ds.internalTx(perKey, func(v view, w *keyRecorder) (int, error) {
+		n, delta, err := ds.internalTx(func(v view, w *keyRecorder) (int, int64, error) {
 			var doomed [][]byte
 			err := v.scan(r, true, func(key, _ []byte, _ uint64) (bool, error) {
 				doomed = append(doomed, append([]byte(nil), key...))
 				return len(doomed) < gcBatch, ctx.Err()
 			})
 			if err != nil {
-				return 0, err
+				return 0, 0, err
 			}
+			var delta int64
 			for _, k := range doomed {
-				keys, err := related(k)
+				keys, d, err := related(v, k)
 				if err != nil {
-					return 0, err
+					return 0, 0, err
 				}
+				delta += d
 				for _, key := range keys {
 					if err := w.delete(key); err != nil {
-						return 0, err
+						return 0, 0, err
 					}
 				}
 			}
-			return len(doomed), nil
+			return len(doomed), delta, nil
 		})
 		switch {
 		case errors.Is(err, badger.ErrConflict) && attempt < ds.cfg.maxRetries:
 			attempt++
 			continue
 		case err != nil:
-			return deleted, err
+			return keys, relationships, err
 		case n == 0:
-			return deleted, nil
+			return keys, relationships, nil
 		}
-		deleted += int64(n)
+		// The retry budget is per batch: a long run through a busy store
+		// may meet many conflicts in all.
+		attempt = 0
+		keys += int64(n)
+		relationships -= delta
 	}
-	return deleted, ctx.Err()
+	return keys, relationships, ctx.Err()
 }
 
 // DeleteBeforeTx drops versions and change log entries older than rev.
@@ -149,8 +156,8 @@ func (c collector) DeleteBeforeTx(ctx context.Context, r datastore.Revision) (da
 		}
 		ds.gc.discardedBelow.Store(uint64(rev))
 	}
-	n, err := ds.deleteInBatches(ctx, keyRange{start: []byte{tagChangelog}, end: changelogKey(uint64(rev))}, 0,
-		func(key []byte) ([][]byte, error) { return [][]byte{key}, nil })
+	n, _, err := ds.deleteInBatches(ctx, keyRange{start: []byte{tagChangelog}, end: changelogKey(uint64(rev))},
+		func(_ view, key []byte) ([][]byte, int64, error) { return [][]byte{key}, 0, nil })
 	counts := datastore.DeletionCounts{Transactions: n}
 	if err != nil {
 		return counts, err
@@ -169,17 +176,41 @@ func (c collector) DeleteBeforeTx(ctx context.Context, r datastore.Revision) (da
 // window began; readers within the window still see them as expired.
 func (c collector) DeleteExpiredRels(ctx context.Context) (int64, error) {
 	ds := c.ds
-	cutoff := time.Now().Add(-ds.cfg.gcWindow).UnixNano()
-	if cutoff <= 0 {
+	cutoff := time.Now().Add(-ds.cfg.gcWindow)
+	if cutoff.Unix() <= 0 {
 		return 0, nil
 	}
-	return ds.deleteInBatches(ctx, keyRange{start: []byte{tagExpiry}, end: expiryKey(cutoff, nil)}, -1,
-		func(key []byte) ([][]byte, error) {
-			fwd := key[9:]
-			ref, err := parseRelationshipKey(fwd)
-			if err != nil {
-				return nil, err
+	_, deleted, err := ds.deleteInBatches(ctx, keyRange{start: []byte{tagExpiry}, end: expiryKey(cutoff, nil)},
+		func(v view, key []byte) ([][]byte, int64, error) {
+			rel, current, err := indexedExpiry(v, key)
+			if err != nil || !current {
+				return [][]byte{key}, 0, err
 			}
-			return [][]byte{key, fwd, reverseKey(ref)}, nil
+			return [][]byte{key, key[9:], reverseKey(rel.RelationshipReference)}, -1, nil
 		})
+	return deleted, err
+}
+
+// indexedExpiry reads the relationship an expiry index key names, and
+// whether the key is that relationship's current entry. The index alone is
+// not trusted: an entry left behind by a rewrite (or written by a build
+// whose stamps wrapped past 2262) must not delete a relationship that
+// lives on. The read is logged, so a concurrent write to the relationship
+// conflicts with the collector.
+func indexedExpiry(v view, key []byte) (tuple.Relationship, bool, error) {
+	fwd := key[9:]
+	val, _, found, err := v.get(fwd)
+	if err != nil || !found {
+		return tuple.Relationship{}, false, err
+	}
+	ref, err := parseRelationshipKey(fwd)
+	if err != nil {
+		return tuple.Relationship{}, false, err
+	}
+	rel := tuple.Relationship{RelationshipReference: ref}
+	if err := decodeValue(val, &rel); err != nil {
+		return tuple.Relationship{}, false, err
+	}
+	current := rel.OptionalExpiration != nil && expiryStamp(*rel.OptionalExpiration) == binary.BigEndian.Uint64(key[1:9])
+	return rel, current, nil
 }

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"math"
+	"time"
 
 	"github.com/authzed/spicedb/pkg/tuple"
 )
@@ -135,11 +137,28 @@ func changelogKey(rev uint64) []byte {
 	return b
 }
 
-func expiryKey(expiresAt int64, fwd []byte) []byte {
+func expiryKey(at time.Time, fwd []byte) []byte {
 	b := make([]byte, 9, 9+len(fwd))
 	b[0] = tagExpiry
-	binary.BigEndian.PutUint64(b[1:], uint64(expiresAt))
+	binary.BigEndian.PutUint64(b[1:], expiryStamp(at))
 	return append(b, fwd...)
+}
+
+// latestStamp is the last instant UnixNano can express.
+var latestStamp = time.Unix(0, math.MaxInt64)
+
+// expiryStamp places an expiration in the expiry index: nanoseconds since
+// the epoch, held within what that can express. UnixNano itself wraps
+// after 2262, and a wrapped stamp would file an expiration in 2600 among
+// past ones, for the collector to delete a live relationship.
+func expiryStamp(at time.Time) uint64 {
+	switch {
+	case at.Unix() < 0:
+		return 0
+	case at.After(latestStamp):
+		return math.MaxUint64
+	}
+	return uint64(at.UnixNano())
 }
 
 // prefixEnd returns the smallest key greater than every key with prefix p.

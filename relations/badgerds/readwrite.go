@@ -151,12 +151,12 @@ func (rwt *readWriteTx) put(fwd []byte, old *tuple.Relationship, rel tuple.Relat
 		return tooLarge(err)
 	}
 	if old != nil && old.OptionalExpiration != nil {
-		if err := rwt.delete(expiryKey(old.OptionalExpiration.UnixNano(), fwd)); err != nil {
+		if err := rwt.delete(expiryKey(*old.OptionalExpiration, fwd)); err != nil {
 			return tooLarge(err)
 		}
 	}
 	if rel.OptionalExpiration != nil {
-		if err := rwt.set(expiryKey(rel.OptionalExpiration.UnixNano(), fwd), nil); err != nil {
+		if err := rwt.set(expiryKey(*rel.OptionalExpiration, fwd), nil); err != nil {
 			return tooLarge(err)
 		}
 	}
@@ -173,7 +173,7 @@ func (rwt *readWriteTx) remove(fwd []byte, old tuple.Relationship) error {
 		return tooLarge(err)
 	}
 	if old.OptionalExpiration != nil {
-		if err := rwt.delete(expiryKey(old.OptionalExpiration.UnixNano(), fwd)); err != nil {
+		if err := rwt.delete(expiryKey(*old.OptionalExpiration, fwd)); err != nil {
 			return tooLarge(err)
 		}
 	}

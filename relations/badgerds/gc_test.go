@@ -1,0 +1,97 @@
+package badgerds
+
+import (
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/authzed/spicedb/pkg/datastore"
+	"github.com/authzed/spicedb/pkg/tuple"
+	"github.com/dgraph-io/badger/v4"
+)
+
+// TestCollectorDeletesOnlyExpiredRelationships: of relationships with an
+// expiration, the collector deletes the one that expired before the GC
+// window began, and not one that expires past 2262 (where nanoseconds
+// since 1970 overflow, and 2555 wrapped to 1970 in the expiry index), nor
+// one whose entry in that index is stale.
+func TestCollectorDeletesOnlyExpiredRelationships(t *testing.T) {
+	ctx := t.Context()
+	ds, err := open(ctx, t.TempDir(), WithGCWindow(time.Millisecond), WithGCInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ds.Close() })
+
+	live := tuple.MustParse("doc:live#viewer@user:a[expiration:2100-01-01T00:00:00Z]")
+	written := rels(
+		"doc:expired#viewer@user:a[expiration:2020-01-01T00:00:00Z]",
+		"doc:far#viewer@user:a[expiration:2600-01-01T00:00:00Z]",
+		"doc:wraps#viewer@user:a[expiration:2555-01-01T00:00:00Z]",
+		"doc:forever#viewer@user:a",
+	)
+	written = append(written, live)
+	var updates []tuple.RelationshipUpdate
+	for _, r := range written {
+		updates = append(updates, tuple.Create(r))
+	}
+	if _, err := ds.ReadWriteTx(ctx, func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
+		return rwt.WriteRelationships(ctx, updates)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// An index entry a rewrite left behind, long past, for a relationship
+	// that lives on.
+	stale := expiryKey(time.Unix(0, 1000), forwardKey(live.RelationshipReference))
+	if _, err := ds.commitInternal(func(w *keyRecorder) error { return w.set(stale, nil) }); err != nil {
+		t.Fatal(err)
+	}
+	before := ds.relationships.Load()
+	time.Sleep(5 * time.Millisecond) // past the GC window
+
+	n, err := collector{ds}.DeleteExpiredRels(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 1 {
+		t.Errorf("the collector reports %d relationships deleted, want 1", n)
+	}
+	if got := ds.relationships.Load(); got != before-1 {
+		t.Errorf("relationship count went from %d to %d, want %d", before, got, before-1)
+	}
+
+	head, err := ds.HeadRevision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := ds.SnapshotReader(head.Revision).QueryRelationships(ctx, datastore.RelationshipsFilter{OptionalResourceType: "doc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := collect(t, it)
+	want := []string{
+		"doc:far#viewer@user:a[expiration:2600-01-01T00:00:00Z]",
+		"doc:forever#viewer@user:a",
+		"doc:live#viewer@user:a[expiration:2100-01-01T00:00:00Z]",
+		"doc:wraps#viewer@user:a[expiration:2555-01-01T00:00:00Z]",
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("after collection the store holds %q, want %q", got, want)
+	}
+
+	// The expired relationship is gone from both indexes, not just hidden,
+	// and the stale index entry is gone too.
+	expired := written[0].RelationshipReference
+	for _, key := range [][]byte{forwardKey(expired), reverseKey(expired), stale} {
+		txn := ds.db.NewTransactionAt(math.MaxUint64, false)
+		_, err := txn.Get(key)
+		txn.Discard()
+		if !errors.Is(err, badger.ErrKeyNotFound) {
+			t.Errorf("key %q is still stored (%v)", key, err)
+		}
+	}
+}
