@@ -66,7 +66,9 @@ func (c *changeSet) definition(tag byte, def datastore.SchemaDefinition) {
 		c.defs = map[string]datastore.SchemaDefinition{}
 	}
 	k := string(tag) + def.GetName()
-	if _, ok := c.defs[k]; !ok {
+	// Not c.defs: a definition deleted and written again in one
+	// transaction has left it, but not defKeys.
+	if !slices.Contains(c.defKeys, k) {
 		c.defKeys = append(c.defKeys, k)
 	}
 	c.defs[k] = def

@@ -28,6 +28,9 @@ type Datastore struct {
 	occ    occ
 	marks  watermark
 	closed atomic.Bool
+	// closing is closed when Close begins: a watcher waiting on a slow
+	// consumer gives up then, rather than keep Close waiting.
+	closing chan struct{}
 	// life is held (shared) by every operation while it uses Badger, and
 	// (exclusively) by Close, which so waits for them before closing it.
 	life          sync.RWMutex
@@ -101,7 +104,7 @@ func open(_ context.Context, dir string, opts ...Option) (*Datastore, error) {
 	if err != nil {
 		return nil, explainOpenError(dir, err)
 	}
-	ds := &Datastore{db: db, cfg: cfg, dir: dir}
+	ds := &Datastore{db: db, cfg: cfg, dir: dir, closing: make(chan struct{})}
 	ds.marks.init(db.MaxVersion())
 	hash, err := readSchemaHash(db, db.MaxVersion())
 	if err != nil {
@@ -265,6 +268,7 @@ func (ds *Datastore) Close() error {
 	if ds.closed.Swap(true) {
 		return nil
 	}
+	close(ds.closing)
 	ds.stopGC()
 	ds.life.Lock()
 	defer ds.life.Unlock()

@@ -77,17 +77,57 @@ func (w watcher) run(ctx context.Context, cursor uint64) error {
 	}
 }
 
-// emit sends the changes committed in (from, to].
+// watchPage bounds the change log entries a watcher reads at a time.
+const watchPage = 500
+
+// emit sends the changes committed in (from, to], then a checkpoint at to
+// if asked for. The store is held open only while a page of entries is
+// read, not while a slow watcher takes them, and a watcher far behind
+// never holds its whole backlog in memory.
 func (w watcher) emit(ctx context.Context, from, to uint64) error {
+	checkpoints := w.opts.Content&datastore.WatchCheckpoints != 0
+	last := from // the newest entry sent
+	for from < to {
+		entries, next, err := w.readPage(from, to)
+		if err != nil {
+			return err
+		}
+		for _, rc := range entries {
+			if out, ok := w.filter(rc); ok {
+				if err := w.send(ctx, out); err != nil {
+					return err
+				}
+			}
+			if checkpoints {
+				if err := w.send(ctx, datastore.RevisionChanges{Revision: rc.Revision, IsCheckpoint: true}); err != nil {
+					return err
+				}
+			}
+			last = uint64(rc.Revision.(revision))
+		}
+		from = next
+	}
+	if checkpoints && last < to {
+		// The head moved by a commit with no change log entry (the
+		// collector's): the watcher is still told it has reached it.
+		return w.send(ctx, datastore.RevisionChanges{Revision: revision(to), IsCheckpoint: true})
+	}
+	return nil
+}
+
+// readPage reads up to watchPage change log entries committed in
+// (from, to], and where the next page starts: the last entry's revision,
+// or to when the page reached it.
+func (w watcher) readPage(from, to uint64) ([]datastore.RevisionChanges, uint64, error) {
 	leave, err := w.ds.enter()
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	defer leave()
 	if from < w.ds.gc.discardedBelow.Load() {
 		// The collector passed this watcher: what it would read next may
 		// be gone. Better an error than a silent gap.
-		return datastore.NewInvalidRevisionErr(revision(from), datastore.RevisionStale)
+		return nil, 0, datastore.NewInvalidRevisionErr(revision(from), datastore.RevisionStale)
 	}
 	txn := w.ds.db.NewTransactionAt(to, false)
 	defer txn.Discard()
@@ -96,24 +136,15 @@ func (w watcher) emit(ctx context.Context, from, to uint64) error {
 		func(key, val []byte, _ uint64) (bool, error) {
 			rc, err := decodeChanges(revision(decodeChangelogKey(key)), val)
 			entries = append(entries, rc)
-			return err == nil, err
+			return err == nil && len(entries) < watchPage, err
 		})
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
-	for _, rc := range entries {
-		if out, ok := w.filter(rc); ok {
-			if err := w.send(ctx, out); err != nil {
-				return err
-			}
-		}
-		if w.opts.Content&datastore.WatchCheckpoints != 0 {
-			if err := w.send(ctx, datastore.RevisionChanges{Revision: rc.Revision, IsCheckpoint: true}); err != nil {
-				return err
-			}
-		}
+	if len(entries) < watchPage {
+		return entries, to, nil
 	}
-	return nil
+	return entries, uint64(entries[len(entries)-1].Revision.(revision)), nil
 }
 
 // filter keeps only the content the watcher asked for.
@@ -144,6 +175,8 @@ func (w watcher) send(ctx context.Context, rc datastore.RevisionChanges) error {
 		return nil
 	case <-ctx.Done():
 		return datastore.NewWatchCanceledErr()
+	case <-w.ds.closing:
+		return errClosed
 	case <-t.C:
 		return datastore.NewWatchDisconnectedErr()
 	}
