@@ -95,3 +95,36 @@ func TestCollectorDeletesOnlyExpiredRelationships(t *testing.T) {
 		}
 	}
 }
+
+// TestReaderRefusesARevisionTheCollectorPassed: a reader made before the
+// collector moved past its revision is refused from then on, rather than
+// read versions compaction may have removed.
+func TestReaderRefusesARevisionTheCollectorPassed(t *testing.T) {
+	ctx := t.Context()
+	ds, err := open(ctx, t.TempDir(), WithGCInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ds.Close() })
+	old := touch(t, ds, "doc:a#viewer@user:a")
+	reader := ds.SnapshotReader(old)
+	newer := touch(t, ds, "doc:b#viewer@user:a")
+	if _, err := (collector{ds}).DeleteBeforeTx(ctx, newer); err != nil {
+		t.Fatal(err)
+	}
+	it, err := reader.QueryRelationships(ctx, datastore.RelationshipsFilter{OptionalResourceType: "doc"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := false
+	for rel, err := range it {
+		var invalid datastore.InvalidRevisionError
+		if !errors.As(err, &invalid) || invalid.Reason() != datastore.RevisionStale {
+			t.Fatalf("read %v, %v at a revision the collector passed; want it refused as stale", rel, err)
+		}
+		refused = true
+	}
+	if !refused {
+		t.Fatal("the read at a revision the collector passed returned nothing, not a refusal")
+	}
+}

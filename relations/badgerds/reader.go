@@ -40,6 +40,12 @@ func (r *reader) openView() (view, func(), error) {
 	if err != nil {
 		return view{}, nil, err
 	}
+	if r.rev < r.ds.gc.discardedBelow.Load() {
+		// The collector passed this revision after the reader was made:
+		// what it reads may be partly gone. Better refused than wrong.
+		leave()
+		return view{}, nil, datastore.NewInvalidRevisionErr(revision(r.rev), datastore.RevisionStale)
+	}
 	txn := r.ds.db.NewTransactionAt(r.rev, false)
 	return view{txn: txn}, func() { txn.Discard(); leave() }, nil
 }
