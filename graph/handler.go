@@ -48,7 +48,8 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 	if opts.MaxBatch == 0 {
 		opts.MaxBatch = 10
 	}
-	srv := handler.New(NewExecutableSchema(Config{Resolvers: &Resolver{Graph: g}, Complexity: complexity()}))
+	schema := NewExecutableSchema(Config{Resolvers: &Resolver{Graph: g}, Complexity: complexity()})
+	srv := handler.New(schema)
 	if opts.WebsocketAuth != nil {
 		srv.AddTransport(transport.Websocket{
 			KeepAlivePingInterval: 15 * time.Second,
@@ -63,6 +64,7 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if !opts.DisableIntrospection {
 		srv.Use(extension.Introspection{})
+		srv.Use(newIntrospectionLimit(schema.Schema(), introspectionBudget))
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	srv.Use(&extension.ComplexityLimit{Func: func(ctx context.Context, _ *graphql.OperationContext) int {

@@ -3,7 +3,9 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 
@@ -87,4 +89,44 @@ func TestIntrospectionSwitch(t *testing.T) {
 		t.Fatal("introspection answered while switched off")
 	}
 	alice.ok(`{ viewer { id } }`, nil)
+}
+
+// TestIntrospectionIsBounded: the full introspection query GraphiQL sends
+// is answered, while one whose aliases would multiply its answer into the
+// billions is refused before it runs.
+func TestIntrospectionIsBounded(t *testing.T) {
+	url, auth := startServer(t)
+	alice := userClient(t, url, auth, "alice")
+
+	full, err := os.ReadFile("testdata/introspection.graphql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := alice.do(string(full), nil)
+	if len(r.Errors) > 0 {
+		t.Fatalf("GraphiQL's introspection query was refused: %v", r.Errors)
+	}
+	schema, _ := r.Data["__schema"].(map[string]any)
+	if types, _ := schema["types"].([]any); len(types) < 10 {
+		t.Fatalf("introspection answered %d types", len(types))
+	}
+
+	// Aliases in fragments multiply an answer at every level, within
+	// the nesting of lists that validation allows introspection.
+	aliases := func(n int, field, spread string) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "a%d: %s { %s } ", i, field, spread)
+		}
+		return b.String()
+	}
+	query := `{ __schema { types { ...T } } }
+fragment T on __Type { ` + aliases(20, "fields", "...F") + ` }
+fragment F on __Field { ` + aliases(20, "args", "...A") + ` }
+fragment A on __InputValue { ` + aliases(20, "type", "...R") + ` }
+fragment R on __Type { ` + aliases(20, "fields", "name") + ` }`
+	r = alice.do(query, nil)
+	if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, "introspection") {
+		t.Errorf("introspection multiplied by aliases: answered with errors %v; want it refused", r.Errors)
+	}
 }
