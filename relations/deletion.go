@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
@@ -24,8 +25,9 @@ func (g *Graph) DeleteProject(ctx context.Context, actor User, project string) (
 	if err != nil {
 		return "", err
 	}
+	actorStillMay := slices.Clone(pre)
 	for _, kind := range schema.ArtifactTypes {
-		if err := g.deleteArtifactsOf(ctx, project, kind); err != nil {
+		if err := g.deleteArtifactsOf(ctx, actor, project, kind, actorStillMay); err != nil {
 			return "", err
 		}
 		pre = append(pre, mustNotMatch(artifactsOf(project, kind)))
@@ -35,7 +37,14 @@ func (g *Graph) DeleteProject(ctx context.Context, actor User, project string) (
 		OptionalPreconditions: pre,
 	})
 	if err != nil {
-		return "", fromSpiceDB(ctx, err, "an artifact was added to the project while it was being deleted; delete it again")
+		err = fromSpiceDB(ctx, err, "an artifact was added to the project while it was being deleted; delete it again")
+		if ErrorCode(err) == CodeConflict {
+			// Or the actor's role changed meanwhile: say so if it did.
+			if _, aerr := g.authorize(ctx, actor, project, schema.ProjectDelete); aerr != nil {
+				return "", aerr
+			}
+		}
+		return "", err
 	}
 	if err := g.catalog.DeleteProject(ctx, project); err != nil {
 		return "", &Error{Code: CodeUnavailable, Message: "the project is gone but its metadata could not be deleted", Err: err}
@@ -51,8 +60,10 @@ func artifactsOf(project string, kind schema.ObjectType) *v1.RelationshipFilter 
 }
 
 // deleteArtifactsOf deletes every artifact of one kind in project, a batch
-// at a time, until none is left.
-func (g *Graph) deleteArtifactsOf(ctx context.Context, project string, kind schema.ObjectType) error {
+// at a time, until none is left. Every deletion is conditioned on pre, the
+// actor's role as authorized: an admin demoted or removed while a large
+// project is being deleted stops deleting at once.
+func (g *Graph) deleteArtifactsOf(ctx context.Context, actor User, project string, kind schema.ObjectType, pre []*v1.Precondition) error {
 	for {
 		ids, err := g.readArtifactIDs(ctx, project, kind)
 		if err != nil || len(ids) == 0 {
@@ -64,12 +75,17 @@ func (g *Graph) deleteArtifactsOf(ctx context.Context, project string, kind sche
 			// removed and registered elsewhere meanwhile is not ours.
 			if _, err := g.perms.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
 				RelationshipFilter:    &v1.RelationshipFilter{ResourceType: string(kind), OptionalResourceId: id},
-				OptionalPreconditions: []*v1.Precondition{mustMatch(exactly(artifactLink(ref, project)))},
+				OptionalPreconditions: append(slices.Clone(pre), mustMatch(exactly(artifactLink(ref, project)))),
 			}); err != nil {
-				if ErrorCode(fromSpiceDB(ctx, err, "")) == CodeConflict {
-					continue
+				if ErrorCode(fromSpiceDB(ctx, err, "")) != CodeConflict {
+					return fromSpiceDB(ctx, err, "")
 				}
-				return fromSpiceDB(ctx, err, "")
+				// Either the artifact left the project meanwhile (not
+				// ours to delete), or the actor's role changed.
+				if _, err := g.authorize(ctx, actor, project, schema.ProjectDelete); err != nil {
+					return err
+				}
+				continue
 			}
 			if err := g.catalog.DeleteArtifact(ctx, ref); err != nil {
 				return &Error{Code: CodeUnavailable, Message: "could not delete artifact metadata", Err: err}

@@ -1,8 +1,13 @@
 package relations_test
 
 import (
+	"context"
 	"fmt"
+	"sync"
 	"testing"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"google.golang.org/grpc"
 
 	"github.com/seed-6461fa00/trellis/relations"
 	"github.com/seed-6461fa00/trellis/relations/relationstest"
@@ -91,5 +96,68 @@ func TestUpdateProject(t *testing.T) {
 	got, err := f.g.Project(t.Context(), f.users["reader"], f.project, token)
 	if err != nil || got.DisplayName != name || got.Description != desc || p.DisplayName != name {
 		t.Fatalf("after update: %+v, %v", got, err)
+	}
+}
+
+// afterFirstDelete runs hook once, after the first DeleteRelationships call
+// on the connection it wraps has answered.
+type afterFirstDelete struct {
+	grpc.ClientConnInterface
+	once sync.Once
+	hook func()
+}
+
+func (c *afterFirstDelete) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
+	err := c.ClientConnInterface.Invoke(ctx, method, args, reply, opts...)
+	if err == nil && method == v1.PermissionsService_DeleteRelationships_FullMethodName {
+		c.once.Do(c.hook)
+	}
+	return err
+}
+
+// TestDeleteProjectStopsWhenTheAdminIsDemoted: an admin demoted while
+// their deletion of a project runs deletes nothing more.
+func TestDeleteProjectStopsWhenTheAdminIsDemoted(t *testing.T) {
+	conn := &afterFirstDelete{}
+	env := relationstest.Open(t, relationstest.WrapConn(func(inner grpc.ClientConnInterface) grpc.ClientConnInterface {
+		conn.ClientConnInterface = inner
+		return conn
+	}))
+	ctx := t.Context()
+	g := env.Graph
+	alice, bob := relationstest.MustUser(t, "alice"), relationstest.MustUser(t, "bob")
+	if _, _, err := g.CreateProject(ctx, alice, relations.NewProject{Name: "hermes"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := g.AddMember(ctx, alice, "hermes", bob, relations.RoleAdmin); err != nil {
+		t.Fatal(err)
+	}
+	var refs []relations.ArtifactRef
+	for i := range 5 {
+		ref := relations.ArtifactRef{Kind: schema.TypeJob, ID: fmt.Sprintf("hermes-job%d", i)}
+		if _, _, err := g.RegisterArtifact(ctx, alice, "hermes", ref, ""); err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, ref)
+	}
+	conn.hook = func() {
+		if _, err := g.ChangeRole(context.WithoutCancel(ctx), bob, "hermes", alice, relations.RoleReader); err != nil {
+			t.Errorf("demoting alice: %v", err)
+		}
+	}
+
+	if _, err := g.DeleteProject(ctx, alice, "hermes"); relations.ErrorCode(err) != relations.CodeForbidden {
+		t.Fatalf("the demoted admin's deletion: %v, want it forbidden", err)
+	}
+	left := 0
+	for _, ref := range refs {
+		if ok, err := g.Check(ctx, bob, relations.Object{Type: ref.Kind, ID: ref.ID}, schema.ArtifactRead, ""); err != nil {
+			t.Fatal(err)
+		} else if ok {
+			left++
+		}
+	}
+	if left != len(refs)-1 {
+		t.Errorf("%d of %d artifacts are left; only the one deleted before the demotion should be gone", left, len(refs))
 	}
 }
