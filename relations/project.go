@@ -225,6 +225,61 @@ func (g *Graph) Projects(ctx context.Context, viewer User, q ProjectQuery) (Page
 	if err != nil {
 		return Page[Project]{}, err
 	}
+	names, cursors, hasNext, err := g.lookupProjects(ctx, viewer, q.Permission, size, after, token)
+	for after != nil && len(names) > 0 {
+		// A later page reads the first page's snapshot, which the cursor
+		// pins for as long as the GC window keeps it (a day by default).
+		// Projects the viewer has lost the permission on since are left
+		// out: an old cursor shows nothing they may not see now.
+		last := PageRequest{After: cursors[len(cursors)-1]}
+		if names, cursors, err = g.stillPermitted(ctx, viewer, q.Permission, names, cursors); err != nil {
+			return Page[Project]{}, err
+		}
+		if len(names) > 0 || !hasNext {
+			break
+		}
+		// All of this page was lost: read on rather than answer an empty
+		// page with more to follow and no cursor to follow it by.
+		if after, _, err = last.start(); err != nil {
+			return Page[Project]{}, err
+		}
+		names, cursors, hasNext, err = g.lookupProjects(ctx, viewer, q.Permission, size, after, token)
+	}
+	if err != nil {
+		return Page[Project]{}, err
+	}
+	var page Page[Project]
+	page.Cursors, page.HasNext = cursors, hasNext
+	if page.Items, err = g.projectsMetadata(ctx, names, token); err != nil {
+		return Page[Project]{}, err
+	}
+	return page, nil
+}
+
+// stillPermitted keeps, of the named projects and their cursors, those on
+// which the viewer has permission at the newest revision.
+func (g *Graph) stillPermitted(ctx context.Context, viewer User, permission schema.Permission, names, cursors []string) ([]string, []string, error) {
+	items := make([]CheckItem, len(names))
+	for i, name := range names {
+		items[i] = CheckItem{Subject: viewer, Object: Object{schema.TypeProject, name}, Permission: permission}
+	}
+	answers, err := g.checkBulk(ctx, items, fullyConsistent())
+	if err != nil {
+		return nil, nil, err
+	}
+	var keptNames, keptCursors []string
+	for i, ok := range answers {
+		if ok {
+			keptNames = append(keptNames, names[i])
+			keptCursors = append(keptCursors, cursors[i])
+		}
+	}
+	return keptNames, keptCursors, nil
+}
+
+// lookupProjects reads one page of the projects on which the viewer has
+// permission, by LookupResources after the SpiceDB cursor after.
+func (g *Graph) lookupProjects(ctx context.Context, viewer User, permission schema.Permission, size int, after *v1.Cursor, token Token) (names, cursors []string, hasNext bool, err error) {
 	// Stop the stream when the page is full.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -232,24 +287,15 @@ func (g *Graph) Projects(ctx context.Context, viewer User, q ProjectQuery) (Page
 	stream, err := g.perms.LookupResources(ctx, &v1.LookupResourcesRequest{
 		Consistency:        readConsistency(token),
 		ResourceObjectType: string(schema.TypeProject),
-		Permission:         string(q.Permission),
+		Permission:         string(permission),
 		Subject:            userSubject(viewer),
 		OptionalLimit:      uint32(size + 1),
 		OptionalCursor:     after,
 	})
 	if err != nil {
-		return Page[Project]{}, fromSpiceDB(ctx, err, "")
+		return nil, nil, false, fromSpiceDB(ctx, err, "")
 	}
-	var page Page[Project]
-	names, cursors, hasNext, err := readPage(ctx, stream.Recv, size, token, func(r *v1.LookupResourcesResponse) (string, bool) {
+	return readPage(ctx, stream.Recv, size, token, func(r *v1.LookupResourcesResponse) (string, bool) {
 		return r.GetResourceObjectId(), r.GetPermissionship() == v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION
 	})
-	if err != nil {
-		return Page[Project]{}, err
-	}
-	page.Cursors, page.HasNext = cursors, hasNext
-	if page.Items, err = g.projectsMetadata(ctx, names, token); err != nil {
-		return Page[Project]{}, err
-	}
-	return page, nil
 }
