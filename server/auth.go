@@ -113,9 +113,16 @@ func (a *Authenticator) Authenticate(r *http.Request) (relations.User, error) {
 // AuthenticateHeader returns the user of an Authorization value
 // ("Bearer <token>"), as sent in a header or a WebSocket init payload.
 func (a *Authenticator) AuthenticateHeader(h string) (relations.User, error) {
+	u, _, err := a.authenticateUntil(h)
+	return u, err
+}
+
+// authenticateUntil is AuthenticateHeader, also saying when the token
+// expires.
+func (a *Authenticator) authenticateUntil(h string) (relations.User, time.Time, error) {
 	raw, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok || strings.TrimSpace(raw) == "" {
-		return relations.User{}, errUnauthenticated
+		return relations.User{}, time.Time{}, errUnauthenticated
 	}
 	opts := []jwt.ParserOption{
 		jwt.WithValidMethods(a.methods),
@@ -130,14 +137,18 @@ func (a *Authenticator) AuthenticateHeader(h string) (relations.User, error) {
 	}
 	claims := jwt.MapClaims{}
 	if _, err := jwt.ParseWithClaims(strings.TrimSpace(raw), claims, a.keys, opts...); err != nil {
-		return relations.User{}, errUnauthenticated
+		return relations.User{}, time.Time{}, errUnauthenticated
+	}
+	exp, err := claims.GetExpirationTime()
+	if err != nil || exp == nil {
+		return relations.User{}, time.Time{}, errUnauthenticated
 	}
 	subject, _ := claims[a.userClaim].(string)
 	u, err := relations.UserFromSubject(subject)
 	if err != nil {
-		return relations.User{}, errUnauthenticated
+		return relations.User{}, time.Time{}, errUnauthenticated
 	}
-	return u, nil
+	return u, exp.Time, nil
 }
 
 // Mint signs a token for subject valid for ttl. Trellis issues tokens only

@@ -75,10 +75,15 @@ func NewHandler(g *relations.Graph, opts Options) (http.Handler, error) {
 		if h == "" {
 			h, _ = payload["authorization"].(string)
 		}
-		u, err := opts.Auth.AuthenticateHeader(h)
+		u, expires, err := opts.Auth.authenticateUntil(h)
 		if err != nil {
 			return ctx, err
 		}
+		// The token is checked once, when the connection opens: the
+		// connection ends when it expires, and the client opens another
+		// with a fresh one.
+		ctx, cancel := context.WithDeadline(ctx, expires)
+		context.AfterFunc(ctx, cancel)
 		if t, _ := payload["X-Consistency-Token"].(string); t != "" {
 			ctx = graph.WithConsistencyToken(ctx, relations.Token(t))
 		}

@@ -147,3 +147,25 @@ func TestQueriesOverOneWebSocketAreNotCached(t *testing.T) {
 		t.Fatalf("second query on the same connection: %+v %s", m, m.Payload)
 	}
 }
+
+// TestWebSocketEndsWhenItsTokenExpires: a connection authenticated once,
+// at init, does not outlive its token.
+func TestWebSocketEndsWhenItsTokenExpires(t *testing.T) {
+	url, auth := startServer(t)
+	token, err := auth.Mint("alice", 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := subscribe(t, url, token, `subscription { viewerProjectsChanged { project } }`)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	for {
+		var m wsMessage
+		if err := wsjson.Read(ctx, conn, &m); err != nil {
+			if ctx.Err() != nil {
+				t.Fatal("the connection is still open long after its token expired")
+			}
+			return // closed by the server
+		}
+	}
+}
