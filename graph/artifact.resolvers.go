@@ -48,6 +48,15 @@ func (r *artifactResolver) CreatedBy(ctx context.Context, obj *relations.Artifac
 	if obj.CreatedBy == "" {
 		return nil, nil
 	}
+	// The creator is a member of the project: hidden, like the project,
+	// from a user the artifact is only shared with.
+	access, err := projectAccess(ctx, &relations.Project{ProjectInfo: relations.ProjectInfo{Name: obj.Project}, ReadAt: obj.ReadAt})
+	if err != nil {
+		return nil, err
+	}
+	if !access.Can(schema.ProjectRead) {
+		return nil, nil
+	}
 	return &relations.User{ID: obj.CreatedBy}, nil
 }
 

@@ -333,7 +333,8 @@ func (g *Graph) UnshareArtifact(ctx context.Context, actor User, ref ArtifactRef
 
 // SharedWith lists the users an artifact is shared with directly, by role
 // then user, one page at a time; every page of one listing reads the same
-// snapshot. The viewer must be able to read the artifact.
+// snapshot. The viewer must be able to read the artifact's project: a
+// user it is only shared with sees the artifact, not who else may.
 func (g *Graph) SharedWith(ctx context.Context, viewer User, ref ArtifactRef, q PageRequest) (Page[Share], error) {
 	size, err := q.pageSize()
 	if err != nil {
@@ -353,6 +354,16 @@ func (g *Graph) SharedWith(ctx context.Context, viewer User, ref ArtifactRef, q 
 	}
 	if !ok {
 		return Page[Share]{}, notFoundArtifact(ref)
+	}
+	project, err := g.projectOfAt(ctx, ref.object(), readConsistency(token))
+	if err != nil {
+		return Page[Share]{}, notFoundArtifact(ref)
+	}
+	if ok, err = g.Check(ctx, viewer, Object{schema.TypeProject, project}, schema.ProjectRead, token); err != nil {
+		return Page[Share]{}, err
+	}
+	if !ok {
+		return Page[Share]{}, errorf(CodeForbidden, "only members of its project see whom %s %q is shared with", ref.Kind, ref.ID)
 	}
 	filter := &v1.RelationshipFilter{
 		ResourceType: string(ref.Kind), OptionalResourceId: ref.ID,

@@ -58,6 +58,18 @@ func TestArtifactsEndToEnd(t *testing.T) {
 	if view["id"] != "job:train-7" || view["project"] != nil {
 		t.Fatalf("a shared user sees %v; the project must stay hidden", view)
 	}
+	// So do the project's members: the creator, and whom else it is
+	// shared with.
+	const people = `query($t: String) { artifact(kind: JOB, id: "train-7", consistencyToken: $t) { createdBy { id } } }`
+	if by := sam.ok(people, map[string]any{"t": tok})["artifact"].(map[string]any)["createdBy"]; by != nil {
+		t.Fatalf("a shared user sees the creator %v", by)
+	}
+	if by := rita.ok(people, map[string]any{"t": tok})["artifact"].(map[string]any)["createdBy"]; by == nil || by.(map[string]any)["id"] != "user:wendy" {
+		t.Fatalf("a project reader sees the creator as %v, want user:wendy", by)
+	}
+	if code := sam.code(`query($t: String) { artifact(kind: JOB, id: "train-7", consistencyToken: $t) { sharedWith { edges { node { role } } } } }`, map[string]any{"t": tok}); code != "FORBIDDEN" {
+		t.Fatalf("a shared user listing the shares: %q", code)
+	}
 	// sharedWith is a connection: pages in role-then-user order, each page
 	// of one listing at the first page's snapshot.
 	for _, share := range []struct{ user, role string }{{"una", "WRITER"}, {"vic", "READER"}, {"abe", "WRITER"}, {"zoe", "READER"}} {
