@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,8 +97,9 @@ const gcBatch = 2000
 // relationships.
 func (ds *Datastore) deleteInBatches(ctx context.Context, r keyRange, related func(v view, key []byte) ([][]byte, int64, error)) (keys, relationships int64, err error) {
 	for attempt := 0; ctx.Err() == nil; {
+		var doomed [][]byte
 		n, delta, err := ds.internalTx(func(v view, w *keyRecorder) (int, int64, error) {
-			var doomed [][]byte
+			doomed = doomed[:0]
 			err := v.scan(r, true, func(key, _ []byte, _ uint64) (bool, error) {
 				doomed = append(doomed, append([]byte(nil), key...))
 				return len(doomed) < gcBatch, ctx.Err()
@@ -107,12 +109,12 @@ func (ds *Datastore) deleteInBatches(ctx context.Context, r keyRange, related fu
 			}
 			var delta int64
 			for _, k := range doomed {
-				keys, d, err := related(v, k)
+				with, d, err := related(v, k)
 				if err != nil {
 					return 0, 0, err
 				}
 				delta += d
-				for _, key := range keys {
+				for _, key := range with {
 					if err := w.delete(key); err != nil {
 						return 0, 0, err
 					}
@@ -134,6 +136,9 @@ func (ds *Datastore) deleteInBatches(ctx context.Context, r keyRange, related fu
 		attempt = 0
 		keys += int64(n)
 		relationships -= delta
+		// The next batch starts past this one rather than walk again over
+		// the deletion markers it left.
+		r.start = append(doomed[len(doomed)-1], 0)
 	}
 	return keys, relationships, ctx.Err()
 }
@@ -165,8 +170,15 @@ func (c collector) DeleteBeforeTx(ctx context.Context, r datastore.Revision) (da
 	// Versions older than rev are no longer needed by any valid reader.
 	ds.db.SetDiscardTs(uint64(rev))
 	for ctx.Err() == nil {
-		if err := ds.db.RunValueLogGC(0.5); err != nil {
-			break // badger.ErrNoRewrite: nothing worth rewriting
+		err := ds.db.RunValueLogGC(0.5)
+		switch {
+		case err == nil:
+			continue
+		case errors.Is(err, badger.ErrNoRewrite), errors.Is(err, badger.ErrRejected):
+			// Nothing worth rewriting, or a rewrite already under way.
+			return counts, nil
+		default:
+			return counts, fmt.Errorf("badgerds: value log collection: %w", err)
 		}
 	}
 	return counts, nil

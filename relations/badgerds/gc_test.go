@@ -3,6 +3,7 @@ package badgerds
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"slices"
 	"testing"
@@ -126,5 +127,32 @@ func TestReaderRefusesARevisionTheCollectorPassed(t *testing.T) {
 	}
 	if !refused {
 		t.Fatal("the read at a revision the collector passed returned nothing, not a refusal")
+	}
+}
+
+// TestCollectorDeletesChangeLogOverManyBatches: a change log longer than
+// one collector batch is deleted whole, each batch resuming past the last.
+func TestCollectorDeletesChangeLogOverManyBatches(t *testing.T) {
+	ctx := t.Context()
+	ds, err := open(ctx, t.TempDir(), WithGCInterval(0), WithSyncWrites(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ds.Close() })
+	const writes = 2*gcBatch + 5
+	for i := range writes {
+		touch(t, ds, fmt.Sprintf("doc:d%d#viewer@user:a", i))
+	}
+	head, err := ds.HeadRevision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	counts, err := collector{ds}.DeleteBeforeTx(ctx, head.Revision)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every write's entry but the newest, at head itself.
+	if counts.Transactions != writes-1 {
+		t.Errorf("deleted %d change log entries, want %d", counts.Transactions, writes-1)
 	}
 }
