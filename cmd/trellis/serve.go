@@ -96,6 +96,11 @@ type serveConfig struct {
 func serve(ctx context.Context, cfg serveConfig) error {
 	slog.SetDefault(slog.New(server.LogHandler(slog.NewJSONHandler(os.Stderr, nil))))
 	authCfg := server.AuthConfig{JWKSFile: cfg.jwksFile, JWKSURL: cfg.jwksURL, Issuer: cfg.issuer, Audience: cfg.audience, UserClaim: cfg.userClaim}
+	if cfg.dev && cfg.secretFile != "" {
+		// /dev/token would hand anyone a token for any user, signed with
+		// the secret real tokens are checked against.
+		return errors.New("--dev mints its own tokens with a development secret; it does not combine with --jwt-secret-file")
+	}
 	if cfg.jwksFile == "" && cfg.jwksURL == "" {
 		secret, err := loadSecret(cfg)
 		if err != nil {

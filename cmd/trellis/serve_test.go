@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -177,4 +178,17 @@ func TestServeFailureReleasesListeners(t *testing.T) {
 		t.Fatalf("the metrics address is still held: %v", err)
 	}
 	_ = again.Close()
+}
+
+// TestDevRefusesARealSecret: development mode mints a token for any user
+// at /dev/token, so it refuses to sign them with a real secret.
+func TestDevRefusesARealSecret(t *testing.T) {
+	secret := t.TempDir() + "/jwt.key"
+	if err := os.WriteFile(secret, bytes.Repeat([]byte("k"), 32), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err := serve(t.Context(), serveConfig{addr: "127.0.0.1:0", data: t.TempDir(), dev: true, userClaim: "sub", secretFile: secret})
+	if err == nil || !strings.Contains(err.Error(), "--jwt-secret-file") {
+		t.Fatalf("serve --dev --jwt-secret-file: %v", err)
+	}
 }
