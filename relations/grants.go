@@ -135,6 +135,9 @@ func (g *Graph) ChangeRole(ctx context.Context, actor User, project string, user
 	if role.rank() < 0 {
 		return "", invalid("role", "%q is not a role", role)
 	}
+	if err := validMembership(project, user); err != nil {
+		return "", err
+	}
 	old, ok, err := g.roleOf(ctx, project, user)
 	if err != nil {
 		return "", err
@@ -166,6 +169,17 @@ func (g *Graph) ChangeRole(ctx context.Context, actor User, project string, user
 	}, pre, concurrentChange)
 }
 
+// validMembership checks a project name and a member's ID before they
+// reach a relationship filter, where an empty one would match every
+// project or every user.
+func validMembership(project string, user User) error {
+	if err := ValidateProjectName(project); err != nil {
+		return err
+	}
+	_, err := UserFromID(user.ID)
+	return err
+}
+
 // orReader returns r when ok, so that looking up a non-member's role needs
 // only the weakest grant right (and a non-member is reported as such only
 // to someone who could have changed them).
@@ -178,6 +192,9 @@ func orReader(r Role, ok bool) Role {
 
 // RemoveMember takes user's role in project away.
 func (g *Graph) RemoveMember(ctx context.Context, actor User, project string, user User) (Token, error) {
+	if err := validMembership(project, user); err != nil {
+		return "", err
+	}
 	old, ok, err := g.roleOf(ctx, project, user)
 	if err != nil {
 		return "", err

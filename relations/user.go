@@ -48,7 +48,14 @@ func UserFromID(id string) (User, error) {
 		return User{}, invalid("user", "%q is not a valid user ID", id)
 	}
 	if strings.HasPrefix(id, encodedPrefix) {
-		if _, err := base64.StdEncoding.DecodeString(id[len(encodedPrefix):]); err != nil {
+		// Only the encoding UserFromSubject makes: any other spelling of
+		// the same subject (or one that needed no encoding) would be a
+		// user no token ever signs in as.
+		raw, err := base64.StdEncoding.DecodeString(id[len(encodedPrefix):])
+		if err != nil {
+			return User{}, invalid("user", "%q is not a valid user ID", id)
+		}
+		if u, err := UserFromSubject(string(raw)); err != nil || u.ID != id {
 			return User{}, invalid("user", "%q is not a valid user ID", id)
 		}
 	}

@@ -21,14 +21,16 @@ type MembershipEvent struct {
 }
 
 // WatchMembership streams the membership changes of a project the viewer
-// may read, from now until ctx ends or the viewer can no longer read the
-// project; events are checked against the viewer's access as of each
-// change, so nothing is delivered that the viewer may not see. The error
-// channel carries the reason the stream ended, if any.
+// may read, from the revision t names (or from now, without t) until ctx
+// ends or the viewer can no longer read the project; events are checked
+// against the viewer's access as of each change, so nothing is delivered
+// that the viewer may not see. The error channel carries the reason the
+// stream ended, if any.
 func (g *Graph) WatchMembership(ctx context.Context, viewer User, project string, t Token) (<-chan MembershipEvent, <-chan error, error) {
-	// The stream starts after the revision the viewer could read the
-	// project at: every change they could not already see is delivered.
-	at, err := g.readableNow(ctx, viewer, project)
+	// The stream starts after the revision the viewer read the project
+	// at (the token of what they read, say a members list): every change
+	// they could not already see is delivered.
+	at, err := g.readableAt(ctx, viewer, project, t)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -40,9 +42,32 @@ func (g *Graph) WatchMembership(ctx context.Context, viewer User, project string
 	})
 }
 
+// readableAt returns t if the viewer could read the project at the
+// revision it names, and without t the newest revision they can read it at.
+func (g *Graph) readableAt(ctx context.Context, viewer User, project string, t Token) (Token, error) {
+	if t == "" {
+		return g.readableNow(ctx, viewer, project)
+	}
+	if err := ValidateProjectName(project); err != nil {
+		return "", err
+	}
+	ok, err := g.check(ctx, viewer, Object{schema.TypeProject, project}, schema.ProjectRead, atSnapshot(t))
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", notFoundProject(project)
+	}
+	return t, nil
+}
+
 // WatchViewerProjects streams changes of the viewer's own roles, in any
 // project: joining, changing role, leaving or being removed.
 func (g *Graph) WatchViewerProjects(ctx context.Context, viewer User) (<-chan MembershipEvent, <-chan error, error) {
+	// An empty ID would match every user's roles.
+	if _, err := UserFromID(viewer.ID); err != nil {
+		return nil, nil, err
+	}
 	head, err := g.schemas.ReadSchema(ctx, &v1.ReadSchemaRequest{})
 	if err != nil {
 		return nil, nil, fromSpiceDB(ctx, err, "")

@@ -145,3 +145,31 @@ func TestWatchChecksEachChangeAtItsOwnRevision(t *testing.T) {
 		}
 	}
 }
+
+// TestWatchMembershipFromAToken: a subscriber passing the token of what it
+// last saw hears every change after it, those made before it subscribed
+// included.
+func TestWatchMembershipFromAToken(t *testing.T) {
+	env := relationstest.Open(t)
+	f := newFixture(t, env)
+	ctx := t.Context()
+	admin, reader := f.users["admin"], f.users["reader"]
+	seen, err := f.g.AddMember(ctx, admin, f.project, relationstest.MustUser(t, "earlier"), relations.RoleReader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Added after that token, before the subscription.
+	if _, err := f.g.AddMember(ctx, admin, f.project, f.newbie, relations.RoleWriter); err != nil {
+		t.Fatal(err)
+	}
+	events, _, err := f.g.WatchMembership(ctx, reader, f.project, seen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := next(t, events); ev.User != f.newbie || ev.Role != relations.RoleWriter {
+		t.Fatalf("the first change after the token: %+v", ev)
+	}
+	if _, _, err := f.g.WatchMembership(ctx, f.users["none"], f.project, seen); relations.ErrorCode(err) != relations.CodeNotFound {
+		t.Fatalf("a stranger subscribing with a token: %v", err)
+	}
+}
