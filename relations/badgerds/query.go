@@ -133,12 +133,18 @@ func forwardSpec(f datastore.RelationshipsFilter, o *options.QueryOptions, now t
 	if len(f.OptionalSubjectsSelectors) == 1 {
 		selector = &f.OptionalSubjectsSelectors[0]
 	}
-	if f.OptionalResourceType == "" && selector != nil && selector.OptionalSubjectType != "" {
-		// Only the subject is known: the subject-first index finds it, in
-		// no order a caller could ask for (see reverseKey).
+	resourceUnknown := len(f.OptionalResourceIds) == 0 && f.OptionalResourceIDPrefix == ""
+	if selector != nil && selector.OptionalSubjectType != "" &&
+		(f.OptionalResourceType == "" || resourceUnknown && len(selector.OptionalSubjectIds) > 0) {
+		// The subject is known, and of the resource at most its type (say
+		// a project's jobs): the forward index would scan, and in a
+		// transaction record as read, every resource of the type. The
+		// subject-first index holds just the subject's rows, in no order
+		// a caller could ask for (see reverseKey).
 		s.tag, s.order = tagReverse, options.Unsorted
 		s.ranges = plan(tagReverse, []field{
 			known(selector.OptionalSubjectType), knownSet(selector.OptionalSubjectIds), subjectRelations(selector.RelationFilter),
+			known(f.OptionalResourceType), known(f.OptionalResourceRelation),
 		})
 		return s, nil
 	}
@@ -288,6 +294,11 @@ func (s scanSpec) run(v view, yield func(tuple.Relationship, error) bool) {
 	var count uint64
 	var keys keyDecoder
 	for _, r := range s.ranges {
+		if s.limit != nil && count >= *s.limit {
+			// Not another range: in a transaction, read means recorded,
+			// and a range read for nothing could only cause conflicts.
+			return
+		}
 		if afterKey != nil {
 			if r.end != nil && bytes.Compare(afterKey, r.end) >= 0 {
 				continue
