@@ -21,6 +21,8 @@ type Graph struct {
 	catalog Catalog
 	now     func() time.Time
 	head    HeadChecker
+	// keepSchema leaves the stored schema as it is (WithStoredSchema).
+	keepSchema bool
 }
 
 // HeadChecker answers one permission check inside the process, at the
@@ -43,6 +45,13 @@ func WithHeadChecker(c HeadChecker) Option {
 	return func(g *Graph) { g.head = c }
 }
 
+// WithStoredSchema works under the schema the graph already holds instead
+// of writing this build's: for tools that only read a graph, which must
+// not change it, whichever Trellis wrote it.
+func WithStoredSchema() Option {
+	return func(g *Graph) { g.keepSchema = true }
+}
+
 // Open returns the graph served by conn, a connection to SpiceDB (in-process
 // or remote) that already carries its credentials. It writes Trellis's
 // schema when the stored one differs, so a fresh store is ready at once.
@@ -59,6 +68,9 @@ func Open(ctx context.Context, conn grpc.ClientConnInterface, catalog Catalog, o
 	}
 	for _, o := range opts {
 		o(g)
+	}
+	if g.keepSchema {
+		return g, nil
 	}
 	if err := g.ensureSchema(ctx); err != nil {
 		return nil, err

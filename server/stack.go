@@ -39,11 +39,22 @@ type StackConfig struct {
 	// Engine configures SpiceDB's engine (its TCP listener, keys, TLS);
 	// its Datastore is filled in.
 	Engine embedded.Config
+	// Existing is for tools that read a data directory: it must already
+	// hold Trellis's data (a mistyped path is an error, not an empty
+	// graph), and its stored schema is left as it is.
+	Existing bool
 }
 
 // OpenStack opens (creating if needed) the data directory and starts the
 // engine over it.
 func OpenStack(ctx context.Context, cfg StackConfig) (_ *Stack, err error) {
+	var graphOpts []relations.Option
+	if cfg.Existing {
+		if _, err := os.Stat(filepath.Join(cfg.DataDir, RelationsDir)); err != nil {
+			return nil, fmt.Errorf("no Trellis data in %s: %w", cfg.DataDir, err)
+		}
+		graphOpts = append(graphOpts, relations.WithStoredSchema())
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -69,7 +80,7 @@ func OpenStack(ctx context.Context, cfg StackConfig) (_ *Stack, err error) {
 	if s.Engine, err = embedded.Start(ctx, engineCfg); err != nil {
 		return s, err
 	}
-	if s.Graph, err = relations.Open(ctx, s.Engine.Conn(), s.Catalog, relations.WithHeadChecker(s.Engine)); err != nil {
+	if s.Graph, err = relations.Open(ctx, s.Engine.Conn(), s.Catalog, append(graphOpts, relations.WithHeadChecker(s.Engine))...); err != nil {
 		return s, err
 	}
 	return s, nil

@@ -112,7 +112,14 @@ func TestSchemaDiffCommand(t *testing.T) {
 		}
 		first = out
 	}
-	if err := withStack(t.Context(), data, func(*server.Stack) error { return nil }); err != nil {
+	// Tools that read leave the stored schema as they found it.
+	if _, err := run(t, "export", "--data", data, "--out", filepath.Join(dir, "export.jsonl")); err != nil {
+		t.Fatal(err)
+	}
+	if out, err = run(t, "schema", "diff", "--data", data); err != nil || out != first {
+		t.Fatalf("after an export: %q, %v; want the stored schema unchanged", out, err)
+	}
+	if err := withStack(t.Context(), data, false, func(*server.Stack) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
 	out, err = run(t, "schema", "diff", "--data", data)
@@ -175,6 +182,26 @@ func TestExportImportCommands(t *testing.T) {
 	}
 	if _, err := run(t, "import", "--data", dst, first); err == nil {
 		t.Fatal("imported into a non-empty directory")
+	}
+
+	// A mistyped directory is an error, not an empty graph, and leaves
+	// both the directory uncreated and an earlier export in place.
+	nowhere := filepath.Join(t.TempDir(), "nowhere")
+	before := mustRead(t, second)
+	for _, args := range [][]string{
+		{"export", "--data", nowhere, "--out", second},
+		{"check", "--data", nowhere, "job:o-1", "read", "user:bob"},
+		{"lookup", "resources", "--data", nowhere, "project", "read", "user:bob"},
+	} {
+		if _, err := run(t, args...); err == nil || !strings.Contains(err.Error(), "no Trellis data") {
+			t.Errorf("%s on a directory that does not exist: %v", args[0], err)
+		}
+	}
+	if _, err := os.Stat(nowhere); err == nil {
+		t.Error("a command that only reads created the data directory")
+	}
+	if mustRead(t, second) != before {
+		t.Error("a failed export changed the file it was to replace")
 	}
 }
 

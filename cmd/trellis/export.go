@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/urfave/cli/v3"
 
@@ -18,20 +20,44 @@ func exportCommand() *cli.Command {
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "file to write (default: standard output)"},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
-			out := cmd.Root().Writer
-			if path := cmd.String("out"); path != "" {
-				f, err := os.Create(path)
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				out = f
+			export := func(out io.Writer) error {
+				return withStack(ctx, cmd.String("data"), true, func(s *server.Stack) error {
+					bar, progress := progressTo(cmd.Root().ErrWriter, "relationships exported")
+					defer bar.Finish()
+					return s.Graph.Export(ctx, out, progress)
+				})
 			}
-			return withStack(ctx, cmd.String("data"), func(s *server.Stack) error {
-				bar, progress := progressTo(cmd.Root().ErrWriter, "relationships exported")
-				defer bar.Finish()
-				return s.Graph.Export(ctx, out, progress)
-			})
+			path := cmd.String("out")
+			if path == "" {
+				return export(cmd.Root().Writer)
+			}
+			return writeWhole(path, export)
 		},
 	}
+}
+
+// writeWhole writes path through write, all or nothing: into a file beside
+// it, synced and renamed over it only once write succeeded. A failed export
+// leaves an earlier file of the same name as it was.
+func writeWhole(path string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if err := write(f); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
 }

@@ -27,7 +27,7 @@ func importCommand() *cli.Command {
 				return err
 			}
 			defer f.Close()
-			return withStack(ctx, cmd.String("data"), func(s *server.Stack) error {
+			return withStack(ctx, cmd.String("data"), false, func(s *server.Stack) error {
 				bar, progress := progressTo(cmd.Root().ErrWriter, "relationships imported")
 				token, err := s.Graph.Import(ctx, f, progress)
 				_ = bar.Finish()

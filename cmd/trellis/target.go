@@ -38,7 +38,7 @@ func withConn(ctx context.Context, cmd *cli.Command, fn func(grpc.ClientConnInte
 		defer conn.Close()
 		return fn(conn)
 	}
-	return withStack(ctx, cmd.String("data"), func(s *server.Stack) error { return fn(s.Conn()) })
+	return withStack(ctx, cmd.String("data"), true, func(s *server.Stack) error { return fn(s.Conn()) })
 }
 
 // parseObject reads "type:id".
@@ -57,9 +57,10 @@ func dataFlag() cli.Flag {
 	return &cli.StringFlag{Name: "data", Value: "./data", Usage: "data directory (no server may have it open)", Sources: cli.EnvVars("TRELLIS_DATA")}
 }
 
-// withStack opens a data directory for a one-off command.
-func withStack(ctx context.Context, dir string, fn func(*server.Stack) error) error {
-	stack, err := server.OpenStack(ctx, server.StackConfig{DataDir: dir})
+// withStack opens a data directory for a one-off command. A command that
+// only reads asks for an existing directory: see StackConfig.Existing.
+func withStack(ctx context.Context, dir string, existing bool, fn func(*server.Stack) error) error {
+	stack, err := server.OpenStack(ctx, server.StackConfig{DataDir: dir, Existing: existing})
 	if err != nil {
 		return err
 	}
