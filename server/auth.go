@@ -72,11 +72,11 @@ func NewAuthenticatorCtx(ctx context.Context, cfg AuthConfig) (*Authenticator, e
 		}
 		a.secret, a.methods = cfg.Secret, []string{jwt.SigningMethodHS256.Alg()}
 		a.keys = func(*jwt.Token) (any, error) { return a.secret, nil }
-	case cfg.Issuer == "" && cfg.Audience == "":
+	case cfg.Audience == "":
 		// A key set is usually an identity provider's, shared by many
-		// applications: without an issuer or audience, a token meant for
-		// any of them would do.
-		return nil, errors.New("auth: with a JWKS, require an audience (--jwt-audience) or an issuer (--jwt-issuer)")
+		// applications, and often so is its issuer: only the audience
+		// tells a token meant for Trellis from one meant for another.
+		return nil, errors.New("auth: with a JWKS, require the audience Trellis's tokens carry (--jwt-audience)")
 	case cfg.JWKSFile != "":
 		raw, err := os.ReadFile(cfg.JWKSFile)
 		if err != nil {

@@ -110,7 +110,12 @@ func TestJWKS(t *testing.T) {
 	if _, err := server.NewAuthenticator(server.AuthConfig{JWKSFile: file, Secret: []byte("0123456789abcdef0123456789abcdef")}); err == nil {
 		t.Error("two key sources were accepted")
 	}
-	if _, err := server.NewAuthenticator(server.AuthConfig{JWKSFile: file}); err == nil {
-		t.Error("a JWKS without audience or issuer was accepted")
+	for name, cfg := range map[string]server.AuthConfig{
+		"neither audience nor issuer": {JWKSFile: file},
+		"an issuer alone":             {JWKSFile: file, Issuer: "https://id.example"},
+	} {
+		if _, err := server.NewAuthenticator(cfg); err == nil {
+			t.Errorf("a JWKS with %s was accepted: tokens the provider issued any application would do", name)
+		}
 	}
 }
