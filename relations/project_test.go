@@ -1,12 +1,15 @@
 package relations_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
 
 	"github.com/seed-6461fa00/trellis/relations"
 	"github.com/seed-6461fa00/trellis/relations/relationstest"
+	"github.com/seed-6461fa00/trellis/schema"
 )
 
 // TestProjectsPaginationIsASnapshot: a viewer's projects, listed a few at
@@ -105,5 +108,43 @@ func TestProjectsPageSkipsAWholePageLost(t *testing.T) {
 	}
 	if want := []string{"q10", "q11", "q12", "q13", "q14"}; !slices.Equal(got, want) || second.HasNext {
 		t.Fatalf("the page after the lost ones: %v (more: %v), want %v and no more", got, second.HasNext, want)
+	}
+}
+
+// failingPut is a catalog that cannot store project metadata; during
+// stores a call made just before it fails.
+type failingPut struct {
+	relations.Catalog
+	during func()
+}
+
+func (c failingPut) PutProject(context.Context, relations.ProjectInfo) error {
+	c.during()
+	return errors.New("disk full")
+}
+
+// TestFailedCreateGivesTheNameBack: a project whose metadata cannot be
+// stored is undone whole, a member added meanwhile included, so no
+// project without an admin is left holding the name.
+func TestFailedCreateGivesTheNameBack(t *testing.T) {
+	env := relationstest.Open(t)
+	ctx := t.Context()
+	alice, bob := relationstest.MustUser(t, "alice"), relationstest.MustUser(t, "bob")
+	broken, err := relations.Open(ctx, env.Conn, failingPut{Catalog: env.Catalog, during: func() {
+		if _, err := env.Graph.AddMember(ctx, alice, "hermes", bob, relations.RoleReader); err != nil {
+			t.Errorf("adding a member while the project is created: %v", err)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := broken.CreateProject(ctx, alice, relations.NewProject{Name: "hermes"}); relations.ErrorCode(err) != relations.CodeUnavailable {
+		t.Fatalf("creating a project whose metadata cannot be stored: %v", err)
+	}
+	if ok, err := env.Graph.CheckNow(ctx, bob, relations.Object{Type: schema.TypeProject, ID: "hermes"}, schema.ProjectRead); err != nil || ok {
+		t.Fatalf("bob still reads the project that failed: %v %v", ok, err)
+	}
+	if _, _, err := env.Graph.CreateProject(ctx, bob, relations.NewProject{Name: "hermes"}); err != nil {
+		t.Fatalf("the name of the project that failed: %v", err)
 	}
 }

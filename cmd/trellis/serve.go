@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -267,7 +268,9 @@ func loadSecret(cfg serveConfig) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("jwt secret: %w", err)
 		}
-		return s, nil
+		// The line end an editor or `echo` leaves is not part of the
+		// secret the issuer signs with.
+		return bytes.TrimRight(s, "\r\n"), nil
 	}
 	if !cfg.dev {
 		return nil, errors.New("no way to authenticate users: pass --jwt-secret-file, --jwks-file or --jwks-url, or --dev to try Trellis out")

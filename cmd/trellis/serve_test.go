@@ -192,3 +192,17 @@ func TestDevRefusesARealSecret(t *testing.T) {
 		t.Fatalf("serve --dev --jwt-secret-file: %v", err)
 	}
 }
+
+// TestSecretFileLineEndIsNotTheSecret: a secret file saved with a line
+// end holds the secret without it, as the issuer signing with it reads it.
+func TestSecretFileLineEndIsNotTheSecret(t *testing.T) {
+	path := t.TempDir() + "/jwt.key"
+	secret := bytes.Repeat([]byte("k"), 32)
+	if err := os.WriteFile(path, append(secret, "\r\n"...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	got, err := loadSecret(serveConfig{secretFile: path})
+	if err != nil || !bytes.Equal(got, secret) {
+		t.Fatalf("loaded %q, %v; want %q", got, err, secret)
+	}
+}
