@@ -50,20 +50,7 @@ func TestSubjectPagesResumeInOrder(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var got []string
-			var after options.Cursor
-			for pages := 0; pages < 20; pages++ {
-				it, err := c.page(after)
-				if err != nil {
-					t.Fatal(err)
-				}
-				page := collect(t, it)
-				got = append(got, page...)
-				if len(page) < int(limit) {
-					break
-				}
-				after = options.ToCursor(tuple.MustParse(page[len(page)-1]))
-			}
+			got := pageThrough(t, int(limit), c.page)
 			slices.Sort(got)
 			if !slices.Equal(got, want) {
 				t.Fatalf("paged %v\nwant each of %v once", got, want)
@@ -101,20 +88,9 @@ func TestTypedSubjectQueries(t *testing.T) {
 	reader := ds.SnapshotReader(head.Revision)
 	limit := uint64(5)
 	for _, sort := range []options.SortOrder{options.ByResource, options.ChooseEfficient} {
-		var got []string
-		var after options.Cursor
-		for pages := 0; pages < 20; pages++ {
-			it, err := reader.QueryRelationships(ctx, filter, options.WithSort(sort), options.WithLimit(&limit), options.WithAfter(after))
-			if err != nil {
-				t.Fatal(err)
-			}
-			page := collect(t, it)
-			got = append(got, page...)
-			if len(page) < int(limit) {
-				break
-			}
-			after = options.ToCursor(tuple.MustParse(page[len(page)-1]))
-		}
+		got := pageThrough(t, int(limit), func(after options.Cursor) (datastore.RelationshipIterator, error) {
+			return reader.QueryRelationships(ctx, filter, options.WithSort(sort), options.WithLimit(&limit), options.WithAfter(after))
+		})
 		if sort == options.ChooseEfficient {
 			slices.Sort(got)
 		}
@@ -150,4 +126,25 @@ func TestTypedSubjectQueries(t *testing.T) {
 			t.Errorf("with %s committed meanwhile: %d attempts, want %d", c.concurrent, attempts, c.attempts)
 		}
 	}
+}
+
+// pageThrough reads pages of size rows, each from the cursor of the last
+// row before it, until a page comes out short; it returns every row read.
+func pageThrough(t *testing.T, size int, page func(after options.Cursor) (datastore.RelationshipIterator, error)) []string {
+	t.Helper()
+	var got []string
+	var after options.Cursor
+	for pages := 0; pages < 20; pages++ {
+		it, err := page(after)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows := collect(t, it)
+		got = append(got, rows...)
+		if len(rows) < size {
+			break
+		}
+		after = options.ToCursor(tuple.MustParse(rows[len(rows)-1]))
+	}
+	return got
 }
