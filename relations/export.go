@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -161,8 +162,11 @@ const importBatch = 1000
 // Import reads an export into an empty graph with the same schema. It
 // reads the whole export once before writing anything, so a truncated or
 // malformed export, one of another schema, or a target that holds any
-// relationship is refused without a change. progress, if set, is told the
-// running count of relationships written.
+// relationship is refused without a change. Should writing fail midway
+// (a relationship twice, say, or one the schema refuses), what was written
+// is deleted again, every relationship of the graph with it: nothing else
+// may write to the graph while it is imported into. progress, if set, is
+// told the running count of relationships written.
 func (g *Graph) Import(ctx context.Context, r io.ReadSeeker, progress func(n int)) (Token, error) {
 	current, err := g.schemas.ReadSchema(ctx, &v1.ReadSchemaRequest{})
 	if err != nil {
@@ -184,6 +188,60 @@ func (g *Graph) Import(ctx context.Context, r io.ReadSeeker, progress func(n int
 	} else if !empty {
 		return "", errorf(CodeConflict, "the target already holds relationships; import only into an empty data directory")
 	}
+	var stored importedMetadata
+	token, err := g.importRecords(ctx, dec, progress, &stored)
+	if err != nil {
+		// The target was empty: undo what went in, so that the import can
+		// be run again rather than refused as a non-empty target.
+		if undoErr := g.undoImport(context.WithoutCancel(ctx), stored); undoErr != nil {
+			return "", errors.Join(err, fmt.Errorf("and the partial import could not be undone: %w", undoErr))
+		}
+		return "", err
+	}
+	return token, nil
+}
+
+// importedMetadata is the catalog entries an import has stored.
+type importedMetadata struct {
+	projects  []string
+	artifacts []ArtifactRef
+}
+
+// undoImport deletes every relationship of the graph, a chunk at a time,
+// and the catalog entries an import stored.
+func (g *Graph) undoImport(ctx context.Context, stored importedMetadata) error {
+	const chunk = 1000 // SpiceDB's most for one limited deletion
+	for typ := range schema.Permissions {
+		for {
+			resp, err := g.perms.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
+				RelationshipFilter:            &v1.RelationshipFilter{ResourceType: string(typ)},
+				OptionalLimit:                 chunk,
+				OptionalAllowPartialDeletions: true,
+			})
+			if err != nil {
+				return fromSpiceDB(ctx, err, "")
+			}
+			if resp.GetDeletionProgress() != v1.DeleteRelationshipsResponse_DELETION_PROGRESS_PARTIAL {
+				break
+			}
+		}
+	}
+	for _, name := range stored.projects {
+		if err := g.catalog.DeleteProject(ctx, name); err != nil {
+			return err
+		}
+	}
+	for _, ref := range stored.artifacts {
+		if err := g.catalog.DeleteArtifact(ctx, ref); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// importRecords loads an export's records after its header, noting in
+// stored the catalog entries it writes.
+func (g *Graph) importRecords(ctx context.Context, dec *json.Decoder, progress func(n int), stored *importedMetadata) (Token, error) {
 	var batch []*v1.Relationship
 	var token Token
 	counts := exportCounts{}
@@ -232,11 +290,13 @@ func (g *Graph) Import(ctx context.Context, r io.ReadSeeker, progress func(n int
 			if err := flush(); err != nil {
 				return "", err
 			}
+			stored.projects = append(stored.projects, rec.Project.Name)
 			if err := g.catalog.PutProject(ctx, *rec.Project); err != nil {
 				return "", &Error{Code: CodeUnavailable, Message: "could not store project metadata", Err: err}
 			}
 			counts.Projects++
 		case rec.Artifact != nil:
+			stored.artifacts = append(stored.artifacts, ArtifactRef{Kind: rec.Artifact.Kind, ID: rec.Artifact.ID})
 			if err := g.catalog.PutArtifact(ctx, *rec.Artifact); err != nil {
 				return "", &Error{Code: CodeUnavailable, Message: "could not store artifact metadata", Err: err}
 			}

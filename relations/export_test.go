@@ -2,6 +2,7 @@ package relations_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
@@ -96,5 +97,60 @@ func TestExportImportRoundTrip(t *testing.T) {
 	}
 	if _, err := fresh.Graph.Import(ctx, bytes.NewReader(first.Bytes()), nil); err != nil {
 		t.Fatalf("a refused import left the store changed: %v", err)
+	}
+}
+
+// TestFailedImportIsUndone: an import that fails after writing part of an
+// export (here on a relationship it holds twice) leaves the store empty,
+// so the good export can then be imported into it.
+func TestFailedImportIsUndone(t *testing.T) {
+	src := relationstest.Open(t)
+	f := newFixture(t, src)
+	ctx := t.Context()
+	job := relations.ArtifactRef{Kind: schema.TypeJob, ID: f.project + "-job"}
+	if _, _, err := f.g.RegisterArtifact(ctx, f.users["writer"], f.project, job, "Nightly"); err != nil {
+		t.Fatal(err)
+	}
+	var export bytes.Buffer
+	if err := src.Graph.Export(ctx, &export, nil); err != nil {
+		t.Fatal(err)
+	}
+	// The first relationship again, last, with the end record counting it.
+	lines := strings.Split(strings.TrimSpace(export.String()), "\n")
+	var dup, end string
+	var rest []string
+	for _, l := range lines {
+		switch {
+		case dup == "" && strings.HasPrefix(l, `{"relationship"`):
+			dup = l
+			rest = append(rest, l)
+		case strings.HasPrefix(l, `{"end"`):
+			end = l
+		default:
+			rest = append(rest, l)
+		}
+	}
+	var trailer map[string]map[string]int
+	if err := json.Unmarshal([]byte(end), &trailer); err != nil {
+		t.Fatalf("end record %q: %v", end, err)
+	}
+	trailer["end"]["relationships"]++
+	bumped, err := json.Marshal(trailer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Join(append(rest, dup, string(bumped)), "\n") + "\n"
+
+	dst := relationstest.Open(t)
+	if _, err := dst.Graph.Import(ctx, strings.NewReader(broken), nil); err == nil {
+		t.Fatal("an export holding a relationship twice was imported")
+	} else if strings.Contains(err.Error(), "undone") {
+		t.Fatal(err)
+	}
+	if left, err := dst.Catalog.Projects(ctx, []string{f.project}); err != nil || len(left) != 0 {
+		t.Fatalf("the failed import left project metadata: %v %v", left, err)
+	}
+	if _, err := dst.Graph.Import(ctx, bytes.NewReader(export.Bytes()), nil); err != nil {
+		t.Fatalf("after a failed import, the good export: %v", err)
 	}
 }
