@@ -64,9 +64,10 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if !opts.DisableIntrospection {
 		srv.Use(extension.Introspection{})
-		srv.Use(newIntrospectionLimit(schema.Schema(), introspectionBudget))
+		srv.Use(newIntrospectionLimit(schema.Schema(), 0))
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	srv.Use(expansionLimit{max: 10 * opts.ComplexityLimit})
 	srv.Use(&extension.ComplexityLimit{Func: func(ctx context.Context, _ *graphql.OperationContext) int {
 		return complexityLimitFor(ctx, opts.ComplexityLimit)
 	}})

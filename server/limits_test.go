@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/seed-6461fa00/trellis/graph"
 	"github.com/seed-6461fa00/trellis/relations/relationstest"
@@ -98,7 +99,7 @@ func TestIntrospectionIsBounded(t *testing.T) {
 	url, auth := startServer(t)
 	alice := userClient(t, url, auth, "alice")
 
-	full, err := os.ReadFile("testdata/introspection.graphql")
+	full, err := os.ReadFile("../graph/introspection.graphql")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,5 +129,38 @@ fragment R on __Type { ` + aliases(20, "fields", "name") + ` }`
 	r = alice.do(query, nil)
 	if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, "introspection") {
 		t.Errorf("introspection multiplied by aliases: answered with errors %v; want it refused", r.Errors)
+	}
+}
+
+// TestFragmentsSpreadTwiceOverAreCheap: fragments that each spread the
+// next twice expand to a trillion fields; the limits measure each fragment
+// once, so such a request is refused at once rather than walked.
+func TestFragmentsSpreadTwiceOverAreCheap(t *testing.T) {
+	url, auth := startServer(t)
+	alice := userClient(t, url, auth, "alice")
+	const levels = 40
+	chain := func(root, on, leaf string) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s\n", root)
+		for i := range levels {
+			fmt.Fprintf(&b, "fragment F%d on %s { ...F%d ...F%d }\n", i, on, i+1, i+1)
+		}
+		fmt.Fprintf(&b, "fragment F%d on %s { %s }\n", levels, on, leaf)
+		return b.String()
+	}
+	for name, query := range map[string]string{
+		"fields":        chain("{ viewer { ...F0 } }", "Viewer", "id"),
+		"introspection": chain(`{ __type(name: "Node") { ...F0 } }`, "__Type", "name"),
+	} {
+		done := make(chan gqlResponse, 1)
+		go func() { done <- alice.do(query, nil) }()
+		select {
+		case r := <-done:
+			if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "BAD_USER_INPUT" {
+				t.Errorf("%s: answered with errors %v; want it refused", name, r.Errors)
+			}
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%s: no answer after 30 s: the limits walk every expansion", name)
+		}
 	}
 }
