@@ -299,7 +299,7 @@ func (g *Graph) ShareArtifact(ctx context.Context, actor User, ref ArtifactRef, 
 	if role != RoleReader && role != RoleWriter {
 		return "", invalid("role", "an artifact is shared as reader or writer, not %q", role)
 	}
-	if _, err := UserFromID(user.ID); err != nil {
+	if err := grantable(user); err != nil {
 		return "", err
 	}
 	_, pre, err := g.authorizeArtifact(ctx, actor, ref)

@@ -106,7 +106,7 @@ func (g *Graph) AddMember(ctx context.Context, actor User, project string, user 
 	if role.rank() < 0 {
 		return "", invalid("role", "%q is not a role", role)
 	}
-	if _, err := UserFromID(user.ID); err != nil {
+	if err := grantable(user); err != nil {
 		return "", err
 	}
 	pre, err := g.authorize(ctx, actor, project, grantPermission(role))

@@ -11,9 +11,10 @@ import (
 	"github.com/seed-6461fa00/trellis/schema"
 )
 
-// TestUserIDsAreCanonical: a stored user ID is accepted only in the form a
-// token's subject maps to, so no member is added whom no token signs in as.
-func TestUserIDsAreCanonical(t *testing.T) {
+// TestGrantsGoToCanonicalIDs: a role or a share is given only to a user
+// ID some token signs in as, not to another spelling of the same subject;
+// such a member, stored by an earlier build, can still be removed.
+func TestGrantsGoToCanonicalIDs(t *testing.T) {
 	for subject, id := range map[string]string{"alice": "alice", "bob@example.com": "=Ym9iQGV4YW1wbGUuY29t"} {
 		u, err := relations.UserFromSubject(subject)
 		if err != nil || u.ID != id {
@@ -23,14 +24,46 @@ func TestUserIDsAreCanonical(t *testing.T) {
 			t.Errorf("ID %q: %v %v, want subject %q", id, got, err, subject)
 		}
 	}
+	if u, err := relations.UserFromID("=!!"); relations.ErrorCode(err) != relations.CodeInvalid {
+		t.Errorf("ID =!!: %v %v, want it refused", u, err)
+	}
+
+	env := relationstest.Open(t)
+	ctx := t.Context()
+	alice := relationstest.MustUser(t, "alice")
+	if _, _, err := env.Graph.CreateProject(ctx, alice, relations.NewProject{Name: "pluto"}); err != nil {
+		t.Fatal(err)
+	}
+	job := relations.ArtifactRef{Kind: schema.TypeJob, ID: "pluto-job"}
+	if _, _, err := env.Graph.RegisterArtifact(ctx, alice, "pluto", job, ""); err != nil {
+		t.Fatal(err)
+	}
 	for _, id := range []string{
 		"=YWxpY2U=", // alice, who needs no encoding
 		"=YUE=",     // "a@" (=YUA=), with other trailing bits
-		"=!!",       // not base64
 	} {
-		if u, err := relations.UserFromID(id); relations.ErrorCode(err) != relations.CodeInvalid {
-			t.Errorf("ID %q: %v %v, want it refused", id, u, err)
+		other := relations.User{ID: id}
+		if _, err := env.Graph.AddMember(ctx, alice, "pluto", other, relations.RoleReader); relations.ErrorCode(err) != relations.CodeInvalid {
+			t.Errorf("adding %q: %v, want it refused", id, err)
 		}
+		if _, err := env.Graph.ShareArtifact(ctx, alice, job, other, relations.RoleReader); relations.ErrorCode(err) != relations.CodeInvalid {
+			t.Errorf("sharing with %q: %v, want it refused", id, err)
+		}
+	}
+	// Stored by an earlier build, under another spelling: still removable.
+	legacy := relations.User{ID: "=YWxpY2U="}
+	if _, err := v1.NewPermissionsServiceClient(env.Conn).WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
+		Operation: v1.RelationshipUpdate_OPERATION_CREATE,
+		Relationship: &v1.Relationship{
+			Resource: &v1.ObjectReference{ObjectType: string(schema.TypeProject), ObjectId: "pluto"},
+			Relation: string(schema.ProjectReader),
+			Subject:  &v1.SubjectReference{Object: &v1.ObjectReference{ObjectType: string(schema.TypeUser), ObjectId: legacy.ID}},
+		},
+	}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Graph.RemoveMember(ctx, alice, "pluto", legacy); err != nil {
+		t.Fatalf("removing a member stored under another spelling: %v", err)
 	}
 }
 
