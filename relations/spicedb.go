@@ -116,9 +116,10 @@ func fromSpiceDB(ctx context.Context, err error, conflict string) error {
 		}
 		return &Error{Code: CodeConflict, Message: conflict, Err: err}
 	case st.Code() == codes.OutOfRange:
-		// A ZedToken from before the GC window, from the future, or from
-		// another graph: the client's to fix, not the server's failure.
-		return &Error{Code: CodeInvalid, Field: "consistencyToken", Message: "the consistency token cannot be read here: " + st.Message(), Err: err}
+		// A ZedToken (or a page cursor, which carries one) from before the
+		// GC window, from the future, or from another graph: the client's
+		// to fix, not the server's failure.
+		return &Error{Code: CodeInvalid, Field: "consistencyToken", Message: "the consistency token, or the page cursor's, cannot be read here: " + st.Message(), Err: err}
 	case reason == v1.ErrorReason_ERROR_REASON_INVALID_CURSOR.String():
 		return &Error{Code: CodeInvalid, Field: "after", Message: "the cursor does not belong to this query", Err: err}
 	case st.Code() == codes.Unavailable, st.Code() == codes.DeadlineExceeded, st.Code() == codes.Canceled,

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -303,5 +305,51 @@ func TestCheckAgainstRunningServer(t *testing.T) {
 	out, err = run(t, "schema", "diff", "--endpoint", grpcAddr, "--token", "service-key")
 	if err != nil || !strings.HasPrefix(out, "no changes from the schema at "+grpcAddr) {
 		t.Fatalf("schema diff against the running server: %q, %v", out, err)
+	}
+}
+
+// TestExportOutputKinds: --out replaces a file keeping its mode, follows a
+// link to the file it names, and writes to what is not a file (a pipe) as
+// it is.
+func TestExportOutputKinds(t *testing.T) {
+	data := t.TempDir()
+	if err := withStack(t.Context(), data, false, func(*server.Stack) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	shared := filepath.Join(dir, "shared.jsonl")
+	if err := os.WriteFile(shared, []byte("old"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "latest.jsonl")
+	if err := os.Symlink(shared, link); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := run(t, "export", "--data", data, "--out", link); err != nil {
+		t.Fatal(err)
+	}
+	if target, err := os.Readlink(link); err != nil || target != shared {
+		t.Errorf("the link now names %q (%v), want %q", target, err, shared)
+	}
+	info, err := os.Stat(shared)
+	if err != nil || info.Mode().Perm() != 0o640 || !strings.Contains(mustRead(t, shared), "trellis-export") {
+		t.Errorf("the file the link names: %v %v, want an export with mode 0640", info.Mode(), err)
+	}
+
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	read := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(r)
+		read <- string(b)
+	}()
+	if _, err := run(t, "export", "--data", data, "--out", fmt.Sprintf("/dev/fd/%d", w.Fd())); err != nil {
+		t.Fatal(err)
+	}
+	_ = w.Close()
+	if got := <-read; !strings.Contains(got, "trellis-export") {
+		t.Errorf("through a pipe: %.100q", got)
 	}
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -37,9 +39,29 @@ func exportCommand() *cli.Command {
 }
 
 // writeWhole writes path through write, all or nothing: into a file beside
-// it, synced and renamed over it only once write succeeded. A failed export
-// leaves an earlier file of the same name as it was.
+// it, synced and renamed over it only once write succeeded, so a failed
+// export leaves an earlier file of the same name as it was. A symbolic
+// link is followed, and a file replaced keeps its mode (a new one is
+// private to its owner: an export holds who may do what). What is not a
+// regular file (/dev/stdout, a pipe) is written to as it is.
 func writeWhole(path string, write func(io.Writer) error) (err error) {
+	mode := os.FileMode(0o600)
+	info, err := os.Stat(path)
+	switch {
+	case err == nil && !info.Mode().IsRegular():
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		return errors.Join(write(f), f.Close())
+	case err == nil:
+		if path, err = filepath.EvalSymlinks(path); err != nil {
+			return err
+		}
+		mode = info.Mode().Perm()
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return err
@@ -51,6 +73,9 @@ func writeWhole(path string, write func(io.Writer) error) (err error) {
 		}
 	}()
 	if err := write(f); err != nil {
+		return err
+	}
+	if err := f.Chmod(mode); err != nil {
 		return err
 	}
 	if err := f.Sync(); err != nil {

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/authzed/spicedb/pkg/datastore"
 	"github.com/prometheus/client_golang/prometheus"
@@ -268,9 +270,13 @@ func loadSecret(cfg serveConfig) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("jwt secret: %w", err)
 		}
-		// The line end an editor or `echo` leaves is not part of the
-		// secret the issuer signs with.
-		return bytes.TrimRight(s, "\r\n"), nil
+		// The line end an editor or `echo` leaves after a secret written
+		// as text is not part of the secret the issuer signs with; a
+		// binary secret is taken whole, whatever its last bytes.
+		if text := bytes.TrimRight(s, "\r\n"); isText(text) {
+			return text, nil
+		}
+		return s, nil
 	}
 	if !cfg.dev {
 		return nil, errors.New("no way to authenticate users: pass --jwt-secret-file, --jwks-file or --jwks-url, or --dev to try Trellis out")
@@ -300,4 +306,17 @@ func loadSecret(cfg serveConfig) ([]byte, error) {
 // on a Badger directory, durable, with no database to run.
 func openDatastore(ctx context.Context, dir string) (datastore.Datastore, error) {
 	return badgerds.New(ctx, dir)
+}
+
+// isText reports whether b is printable UTF-8 text on one line.
+func isText(b []byte) bool {
+	if !utf8.Valid(b) {
+		return false
+	}
+	for _, r := range string(b) {
+		if !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
 }

@@ -205,4 +205,13 @@ func TestSecretFileLineEndIsNotTheSecret(t *testing.T) {
 	if err != nil || !bytes.Equal(got, secret) {
 		t.Fatalf("loaded %q, %v; want %q", got, err, secret)
 	}
+	// A binary secret is taken whole, a last byte that reads as a line end
+	// included.
+	binary := append(bytes.Repeat([]byte{0x80, 0x01}, 16), '\n')
+	if err := os.WriteFile(path, binary, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := loadSecret(serveConfig{secretFile: path}); err != nil || !bytes.Equal(got, binary) {
+		t.Fatalf("loaded %x, %v; want the binary secret %x whole", got, err, binary)
+	}
 }
