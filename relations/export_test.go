@@ -25,16 +25,24 @@ func body(t *testing.T, export []byte) []string {
 	return out
 }
 
+// graphWithJob is a graph with the grant fixture's projects and a job,
+// "Nightly", in the fixture's project.
+func graphWithJob(t *testing.T) (*relationstest.Env, fixture, relations.ArtifactRef) {
+	t.Helper()
+	env := relationstest.Open(t)
+	f := newFixture(t, env)
+	job := relations.ArtifactRef{Kind: schema.TypeJob, ID: f.project + "-job"}
+	if _, _, err := f.g.RegisterArtifact(t.Context(), f.users["writer"], f.project, job, "Nightly"); err != nil {
+		t.Fatal(err)
+	}
+	return env, f, job
+}
+
 // TestExportImportRoundTrip: export, import into an empty store, export
 // again: the same relationships and metadata, and the same answers.
 func TestExportImportRoundTrip(t *testing.T) {
-	src := relationstest.Open(t)
-	f := newFixture(t, src)
+	src, f, job := graphWithJob(t)
 	ctx := t.Context()
-	job := relations.ArtifactRef{Kind: schema.TypeJob, ID: f.project + "-job"}
-	if _, _, err := f.g.RegisterArtifact(ctx, f.users["writer"], f.project, job, "Nightly"); err != nil {
-		t.Fatal(err)
-	}
 	sam := relationstest.MustUser(t, "sam@example.com")
 	if _, err := f.g.ShareArtifact(ctx, f.users["writer"], job, sam, relations.RoleReader); err != nil {
 		t.Fatal(err)
@@ -104,13 +112,8 @@ func TestExportImportRoundTrip(t *testing.T) {
 // export (here on a relationship it holds twice) leaves the store empty,
 // so the good export can then be imported into it.
 func TestFailedImportIsUndone(t *testing.T) {
-	src := relationstest.Open(t)
-	f := newFixture(t, src)
+	src, f, _ := graphWithJob(t)
 	ctx := t.Context()
-	job := relations.ArtifactRef{Kind: schema.TypeJob, ID: f.project + "-job"}
-	if _, _, err := f.g.RegisterArtifact(ctx, f.users["writer"], f.project, job, "Nightly"); err != nil {
-		t.Fatal(err)
-	}
 	var export bytes.Buffer
 	if err := src.Graph.Export(ctx, &export, nil); err != nil {
 		t.Fatal(err)

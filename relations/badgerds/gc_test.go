@@ -21,11 +21,7 @@ import (
 // one whose entry in that index is stale.
 func TestCollectorDeletesOnlyExpiredRelationships(t *testing.T) {
 	ctx := t.Context()
-	ds, err := open(ctx, t.TempDir(), WithGCWindow(time.Millisecond), WithGCInterval(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ds.Close() })
+	ds := openUncollected(t, WithGCWindow(time.Millisecond))
 
 	live := tuple.MustParse("doc:live#viewer@user:a[expiration:2100-01-01T00:00:00Z]")
 	written := rels(
@@ -102,11 +98,7 @@ func TestCollectorDeletesOnlyExpiredRelationships(t *testing.T) {
 // read versions compaction may have removed.
 func TestReaderRefusesARevisionTheCollectorPassed(t *testing.T) {
 	ctx := t.Context()
-	ds, err := open(ctx, t.TempDir(), WithGCInterval(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ds.Close() })
+	ds := openUncollected(t)
 	old := touch(t, ds, "doc:a#viewer@user:a")
 	reader := ds.SnapshotReader(old)
 	newer := touch(t, ds, "doc:b#viewer@user:a")
@@ -134,11 +126,7 @@ func TestReaderRefusesARevisionTheCollectorPassed(t *testing.T) {
 // one collector batch is deleted whole, each batch resuming past the last.
 func TestCollectorDeletesChangeLogOverManyBatches(t *testing.T) {
 	ctx := t.Context()
-	ds, err := open(ctx, t.TempDir(), WithGCInterval(0), WithSyncWrites(false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ds.Close() })
+	ds := openUncollected(t, WithSyncWrites(false))
 	const writes = 2*gcBatch + 5
 	for i := range writes {
 		touch(t, ds, fmt.Sprintf("doc:d%d#viewer@user:a", i))
@@ -170,4 +158,17 @@ func TestCollectorRunsInMemory(t *testing.T) {
 	if _, err := (collector{ds}).DeleteBeforeTx(ctx, rev); err != nil {
 		t.Fatalf("collecting a store in memory: %v", err)
 	}
+}
+
+// openUncollected opens a store in a fresh directory with no background
+// collector, for tests that run the collector themselves; it is closed
+// with the test.
+func openUncollected(t *testing.T, opts ...Option) *Datastore {
+	t.Helper()
+	ds, err := open(t.Context(), t.TempDir(), append(opts, WithGCInterval(0))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ds.Close() })
+	return ds
 }

@@ -64,11 +64,7 @@ func TestWatchReadsAFarBacklogInOrder(t *testing.T) {
 // is still told it has reached the new head.
 func TestWatchCheckpointsCommitsWithoutChanges(t *testing.T) {
 	ctx := t.Context()
-	ds, err := open(ctx, t.TempDir(), WithGCInterval(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ds.Close() })
+	ds := openUncollected(t)
 	from := touch(t, ds, "doc:a#viewer@user:a")
 	changes, errs := ds.Watch(ctx, from, datastore.WatchOptions{Content: datastore.WatchRelationships | datastore.WatchCheckpoints})
 	if _, err := ds.commitInternal(func(w *keyRecorder) error { return w.set(keyGCWatermark, make([]byte, 8)) }); err != nil {
