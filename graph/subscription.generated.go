@@ -17,8 +17,10 @@ import (
 // region    ************************** generated!.gotpl **************************
 
 type MembershipEventResolver interface {
+	Project(ctx context.Context, obj *relations.MembershipEvent) (string, error)
+	User(ctx context.Context, obj *relations.MembershipEvent) (*relations.User, error)
 	Role(ctx context.Context, obj *relations.MembershipEvent) (*model.Role, error)
-
+	Removed(ctx context.Context, obj *relations.MembershipEvent) (bool, error)
 	ConsistencyToken(ctx context.Context, obj *relations.MembershipEvent) (string, error)
 }
 type SubscriptionResolver interface {
@@ -57,7 +59,7 @@ func (ec *executionContext) _MembershipEvent_project(ctx context.Context, field 
 			return ec.fieldContext_MembershipEvent_project(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Project, nil
+			return ec.Resolvers.MembershipEvent().Project(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -68,7 +70,7 @@ func (ec *executionContext) _MembershipEvent_project(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_MembershipEvent_project(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MembershipEvent", field, false, false, "String")
+	return graphql.NewScalarFieldContext("MembershipEvent", field, true, true, "String")
 }
 
 func (ec *executionContext) _MembershipEvent_user(ctx context.Context, field graphql.CollectedField, obj *relations.MembershipEvent) (ret graphql.Marshaler) {
@@ -80,11 +82,11 @@ func (ec *executionContext) _MembershipEvent_user(ctx context.Context, field gra
 			return ec.fieldContext_MembershipEvent_user(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.User, nil
+			return ec.Resolvers.MembershipEvent().User(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v relations.User) graphql.Marshaler {
-			return ec.marshalNUser2githubᚗcomᚋseedᚑ6461fa00ᚋtrellisᚋrelationsᚐUser(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *relations.User) graphql.Marshaler {
+			return ec.marshalNUser2ᚖgithubᚗcomᚋseedᚑ6461fa00ᚋtrellisᚋrelationsᚐUser(ctx, selections, v)
 		},
 		true,
 		true,
@@ -94,8 +96,8 @@ func (ec *executionContext) fieldContext_MembershipEvent_user(_ context.Context,
 	fc = &graphql.FieldContext{
 		Object:     "MembershipEvent",
 		Field:      field,
-		IsMethod:   false,
-		IsResolver: false,
+		IsMethod:   true,
+		IsResolver: true,
 		Child: func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 			return ec.childFields_User(ctx, field)
 		},
@@ -135,7 +137,7 @@ func (ec *executionContext) _MembershipEvent_removed(ctx context.Context, field 
 			return ec.fieldContext_MembershipEvent_removed(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Removed, nil
+			return ec.Resolvers.MembershipEvent().Removed(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v bool) graphql.Marshaler {
@@ -146,7 +148,7 @@ func (ec *executionContext) _MembershipEvent_removed(ctx context.Context, field 
 	)
 }
 func (ec *executionContext) fieldContext_MembershipEvent_removed(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("MembershipEvent", field, false, false, "Boolean")
+	return graphql.NewScalarFieldContext("MembershipEvent", field, true, true, "Boolean")
 }
 
 func (ec *executionContext) _MembershipEvent_consistencyToken(ctx context.Context, field graphql.CollectedField, obj *relations.MembershipEvent) (ret graphql.Marshaler) {
@@ -272,15 +274,17 @@ func (ec *executionContext) _MembershipEvent(ctx context.Context, sel ast.Select
 		case "__typename":
 			out.Values[i] = graphql.MarshalString("MembershipEvent")
 		case "project":
-			out.Values[i] = ec._MembershipEvent_project(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MembershipEvent_project(ctx, field, obj)
+				})
 		case "user":
-			out.Values[i] = ec._MembershipEvent_user(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MembershipEvent_user(ctx, field, obj)
+				})
 		case "role":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,
@@ -288,10 +292,11 @@ func (ec *executionContext) _MembershipEvent(ctx context.Context, sel ast.Select
 					return ec._MembershipEvent_role(ctx, field, obj)
 				})
 		case "removed":
-			out.Values[i] = ec._MembershipEvent_removed(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._MembershipEvent_removed(ctx, field, obj)
+				})
 		case "consistencyToken":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, true,

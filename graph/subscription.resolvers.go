@@ -12,18 +12,36 @@ import (
 	"github.com/seed-6461fa00/trellis/relations"
 )
 
+// Project is the resolver for the project field.
+func (r *membershipEventResolver) Project(ctx context.Context, obj *relations.MembershipEvent) (string, error) {
+	return obj.Project, obj.Err
+}
+
+// User is the resolver for the user field.
+func (r *membershipEventResolver) User(ctx context.Context, obj *relations.MembershipEvent) (*relations.User, error) {
+	if obj.Err != nil {
+		return nil, obj.Err
+	}
+	return &obj.User, nil
+}
+
 // Role is the resolver for the role field.
 func (r *membershipEventResolver) Role(ctx context.Context, obj *relations.MembershipEvent) (*model.Role, error) {
-	if obj.Removed {
-		return nil, nil
+	if obj.Removed || obj.Err != nil {
+		return nil, obj.Err
 	}
 	m := roleToModel(obj.Role)
 	return &m, nil
 }
 
+// Removed is the resolver for the removed field.
+func (r *membershipEventResolver) Removed(ctx context.Context, obj *relations.MembershipEvent) (bool, error) {
+	return obj.Removed, obj.Err
+}
+
 // ConsistencyToken is the resolver for the consistencyToken field.
 func (r *membershipEventResolver) ConsistencyToken(ctx context.Context, obj *relations.MembershipEvent) (string, error) {
-	return string(obj.Token), nil
+	return string(obj.Token), obj.Err
 }
 
 // MembershipChanged is the resolver for the membershipChanged field.
@@ -32,11 +50,11 @@ func (r *subscriptionResolver) MembershipChanged(ctx context.Context, project st
 	if err != nil {
 		return nil, err
 	}
-	events, _, err := r.Graph.WatchMembership(ctx, u, project, consistency(ctx, nil))
+	events, errs, err := r.Graph.WatchMembership(ctx, u, project, consistency(ctx, nil))
 	if err != nil {
 		return nil, err
 	}
-	return forward(ctx, events), nil
+	return forward(ctx, events, errs), nil
 }
 
 // ViewerProjectsChanged is the resolver for the viewerProjectsChanged field.
@@ -45,11 +63,11 @@ func (r *subscriptionResolver) ViewerProjectsChanged(ctx context.Context) (<-cha
 	if err != nil {
 		return nil, err
 	}
-	events, _, err := r.Graph.WatchViewerProjects(ctx, u)
+	events, errs, err := r.Graph.WatchViewerProjects(ctx, u)
 	if err != nil {
 		return nil, err
 	}
-	return forward(ctx, events), nil
+	return forward(ctx, events, errs), nil
 }
 
 // MembershipEvent returns MembershipEventResolver implementation.

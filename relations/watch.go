@@ -18,6 +18,10 @@ type MembershipEvent struct {
 	Removed bool
 	// Token reads the graph as of the change, or later.
 	Token Token
+	// Err, when set, makes this no change but the reason a stream of
+	// events ended, for consumers that take both from one channel; the
+	// graph's own streams report it on their error channel.
+	Err error
 }
 
 // WatchMembership streams the membership changes of a project the viewer

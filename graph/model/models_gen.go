@@ -169,7 +169,10 @@ type ShareEdge struct {
 
 // Subscriptions run over WebSocket (graphql-transport-ws or graphql-ws) on
 // /graphql; authenticate with {"Authorization": "Bearer <token>"} in the
-// connection_init payload.
+// connection_init payload, and pass "X-Consistency-Token" there to hear every
+// change after that token. A subscription that fails (rather than ends because
+// the viewer lost access) sends a last result with the error before it
+// completes; the connection ends when its token expires.
 type Subscription struct {
 }
 
