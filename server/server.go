@@ -79,6 +79,11 @@ func NewHandler(g *relations.Graph, opts Options) (http.Handler, error) {
 		if err != nil {
 			return ctx, err
 		}
+		if !time.Now().Before(expires) {
+			// Within the clock-skew leeway a request may still pass, but a
+			// connection would end as soon as it was acknowledged.
+			return ctx, errors.New("the token has expired: connect with a fresh one")
+		}
 		// The token is checked once, when the connection opens: the
 		// connection ends when it expires, and the client opens another
 		// with a fresh one.

@@ -169,3 +169,28 @@ func TestWebSocketEndsWhenItsTokenExpires(t *testing.T) {
 		}
 	}
 }
+
+// TestWebSocketRefusesAnExpiredToken: a token past its expiry, though
+// inside the leeway a single request is allowed, opens no connection.
+func TestWebSocketRefusesAnExpiredToken(t *testing.T) {
+	url, auth := startServer(t)
+	token, err := auth.Mint("alice", -5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(websocket.StatusNormalClosure, "")
+	init, _ := json.Marshal(map[string]any{"Authorization": "Bearer " + token})
+	if err := wsjson.Write(ctx, conn, wsMessage{Type: "connection_init", Payload: init}); err != nil {
+		t.Fatal(err)
+	}
+	var reply wsMessage
+	if err := wsjson.Read(ctx, conn, &reply); err == nil && reply.Type == "connection_ack" {
+		t.Fatal("a connection with an expired token was acknowledged")
+	}
+}
