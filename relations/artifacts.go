@@ -347,22 +347,22 @@ func (g *Graph) SharedWith(ctx context.Context, viewer User, ref ArtifactRef, q 
 	if err := ref.validate(); err != nil {
 		return Page[Share]{}, err
 	}
-	// Only the access check: the artifact's metadata is not needed here.
-	ok, err := g.Check(ctx, viewer, ref.object(), schema.ArtifactRead, token)
-	if err != nil {
-		return Page[Share]{}, err
-	}
-	if !ok {
-		return Page[Share]{}, notFoundArtifact(ref)
-	}
+	// Only the access checks, both in one call: the artifact's metadata
+	// is not needed here.
 	project, err := g.projectOfAt(ctx, ref.object(), readConsistency(token))
 	if err != nil {
 		return Page[Share]{}, notFoundArtifact(ref)
 	}
-	if ok, err = g.Check(ctx, viewer, Object{schema.TypeProject, project}, schema.ProjectRead, token); err != nil {
+	may, err := g.CheckBulk(ctx, []CheckItem{
+		{Subject: viewer, Object: ref.object(), Permission: schema.ArtifactRead},
+		{Subject: viewer, Object: Object{schema.TypeProject, project}, Permission: schema.ProjectRead},
+	}, token)
+	switch {
+	case err != nil:
 		return Page[Share]{}, err
-	}
-	if !ok {
+	case !may[0]:
+		return Page[Share]{}, notFoundArtifact(ref)
+	case !may[1]:
 		return Page[Share]{}, errorf(CodeForbidden, "only members of its project see whom %s %q is shared with", ref.Kind, ref.ID)
 	}
 	filter := &v1.RelationshipFilter{

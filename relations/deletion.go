@@ -77,8 +77,8 @@ func (g *Graph) deleteArtifactsOf(ctx context.Context, actor User, project strin
 				RelationshipFilter:    &v1.RelationshipFilter{ResourceType: string(kind), OptionalResourceId: id},
 				OptionalPreconditions: append(slices.Clone(pre), mustMatch(exactly(artifactLink(ref, project)))),
 			}); err != nil {
-				if ErrorCode(fromSpiceDB(ctx, err, "")) != CodeConflict {
-					return fromSpiceDB(ctx, err, "")
+				if err := fromSpiceDB(ctx, err, ""); ErrorCode(err) != CodeConflict {
+					return err
 				}
 				// Either the artifact left the project meanwhile (not
 				// ours to delete), or the actor's role changed.

@@ -32,7 +32,7 @@ func (g *Graph) CurrentProject(ctx context.Context, viewer User, t Token) (Proje
 // be able to read it at the newest revision. The token names that revision,
 // so a client reading with it sees the project as the switch did.
 func (g *Graph) SwitchProject(ctx context.Context, viewer User, project string) (Project, Token, error) {
-	token, err := g.readableNow(ctx, viewer, project)
+	token, err := g.readableAt(ctx, viewer, project, "")
 	if err != nil {
 		return Project{}, "", err
 	}
@@ -47,15 +47,20 @@ func (g *Graph) SwitchProject(ctx context.Context, viewer User, project string) 
 	return p, token, nil
 }
 
-// readableNow checks, fully consistently, that viewer may read project,
-// and returns the revision the answer holds at (the check's checked_at);
-// CodeNotFound if the viewer may not.
-func (g *Graph) readableNow(ctx context.Context, viewer User, project string) (Token, error) {
+// readableAt checks that viewer may read project at the revision t
+// names, or without t at the newest (fully consistent), and returns the
+// revision the answer holds at (the check's checked_at); CodeNotFound if
+// the viewer may not.
+func (g *Graph) readableAt(ctx context.Context, viewer User, project string, t Token) (Token, error) {
 	if err := ValidateProjectName(project); err != nil {
 		return "", err
 	}
+	consistency := fullyConsistent()
+	if t != "" {
+		consistency = atSnapshot(t)
+	}
 	resp, err := g.perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
-		Consistency: fullyConsistent(),
+		Consistency: consistency,
 		Resource:    projectRef(project),
 		Permission:  string(schema.ProjectRead),
 		Subject:     userSubject(viewer),

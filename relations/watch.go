@@ -46,25 +46,6 @@ func (g *Graph) WatchMembership(ctx context.Context, viewer User, project string
 	})
 }
 
-// readableAt returns t if the viewer could read the project at the
-// revision it names, and without t the newest revision they can read it at.
-func (g *Graph) readableAt(ctx context.Context, viewer User, project string, t Token) (Token, error) {
-	if t == "" {
-		return g.readableNow(ctx, viewer, project)
-	}
-	if err := ValidateProjectName(project); err != nil {
-		return "", err
-	}
-	ok, err := g.check(ctx, viewer, Object{schema.TypeProject, project}, schema.ProjectRead, atSnapshot(t))
-	if err != nil {
-		return "", err
-	}
-	if !ok {
-		return "", notFoundProject(project)
-	}
-	return t, nil
-}
-
 // WatchViewerProjects streams changes of the viewer's own roles, in any
 // project: joining, changing role, leaving or being removed.
 func (g *Graph) WatchViewerProjects(ctx context.Context, viewer User) (<-chan MembershipEvent, <-chan error, error) {
