@@ -209,19 +209,10 @@ func (c collector) DeleteExpiredRels(ctx context.Context) (int64, error) {
 // whose stamps wrapped past 2262) must not delete a relationship that
 // lives on. The read is logged, so a concurrent write to the relationship
 // conflicts with the collector.
-func indexedExpiry(v view, key []byte) (tuple.Relationship, bool, error) {
-	fwd := key[9:]
-	val, _, found, err := v.get(fwd)
-	if err != nil || !found {
-		return tuple.Relationship{}, false, err
-	}
-	ref, err := parseRelationshipKey(fwd)
-	if err != nil {
-		return tuple.Relationship{}, false, err
-	}
-	rel := tuple.Relationship{RelationshipReference: ref}
-	if err := decodeValue(val, &rel); err != nil {
-		return tuple.Relationship{}, false, err
+func indexedExpiry(v view, key []byte) (*tuple.Relationship, bool, error) {
+	rel, err := v.relationship(key[9:])
+	if err != nil || rel == nil {
+		return nil, false, err
 	}
 	current := rel.OptionalExpiration != nil && expiryStamp(*rel.OptionalExpiration) == binary.BigEndian.Uint64(key[1:9])
 	return rel, current, nil

@@ -36,17 +36,25 @@ func (r *reader) openView() (view, func(), error) {
 		v, done := r.within()
 		return v, done, nil
 	}
-	leave, err := r.ds.enter()
+	return r.ds.openSnapshot(r.rev, r.rev)
+}
+
+// openSnapshot returns a view of the store at revision at, and the
+// function that releases it, for a read whose answer depends on every
+// version since revision needs. It refuses, as stale, a read the collector
+// has passed since it was admitted (CheckRevision admits a request once,
+// when it starts): what it reads may be partly gone, and an error is
+// better than a silent gap.
+func (ds *Datastore) openSnapshot(at, needs uint64) (view, func(), error) {
+	leave, err := ds.enter()
 	if err != nil {
 		return view{}, nil, err
 	}
-	if r.rev < r.ds.gc.discardedBelow.Load() {
-		// The collector passed this revision after the reader was made:
-		// what it reads may be partly gone. Better refused than wrong.
+	if needs < ds.gc.discardedBelow.Load() {
 		leave()
-		return view{}, nil, datastore.NewInvalidRevisionErr(revision(r.rev), datastore.RevisionStale)
+		return view{}, nil, datastore.NewInvalidRevisionErr(revision(needs), datastore.RevisionStale)
 	}
-	txn := r.ds.db.NewTransactionAt(r.rev, false)
+	txn := ds.db.NewTransactionAt(at, false)
 	return view{txn: txn}, func() { txn.Discard(); leave() }, nil
 }
 

@@ -77,19 +77,12 @@ func (rwt *readWriteTx) get(key []byte) ([]byte, error) {
 
 // existing returns the stored relationship under fwd, expired or not.
 func (rwt *readWriteTx) existing(fwd []byte) (*tuple.Relationship, error) {
-	v, _, found, err := rwt.reader.get(fwd)
-	if err != nil || !found {
-		return nil, err
-	}
-	ref, err := parseRelationshipKey(fwd)
+	v, done, err := rwt.reader.openView()
 	if err != nil {
 		return nil, err
 	}
-	rel := tuple.Relationship{RelationshipReference: ref}
-	if err := decodeValue(v, &rel); err != nil {
-		return nil, err
-	}
-	return &rel, nil
+	defer done()
+	return v.relationship(fwd)
 }
 
 // WriteRelationships implements datastore.ReadWriteTransaction.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 
+	"github.com/authzed/spicedb/pkg/tuple"
 	"github.com/dgraph-io/badger/v4"
 )
 
@@ -32,6 +33,24 @@ func (v view) get(key []byte) (val []byte, version uint64, found bool, err error
 
 // scan calls fn for each key in r in order, until fn returns false. The key
 // and value passed to fn are valid only during the call.
+// relationship reads the relationship stored under the forward key fwd,
+// expired or not; nil if there is none. The read is logged like any get.
+func (v view) relationship(fwd []byte) (*tuple.Relationship, error) {
+	val, _, found, err := v.get(fwd)
+	if err != nil || !found {
+		return nil, err
+	}
+	ref, err := parseRelationshipKey(fwd)
+	if err != nil {
+		return nil, err
+	}
+	rel := tuple.Relationship{RelationshipReference: ref}
+	if err := decodeValue(val, &rel); err != nil {
+		return nil, err
+	}
+	return &rel, nil
+}
+
 func (v view) scan(r keyRange, keysOnly bool, fn func(key, val []byte, version uint64) (bool, error)) error {
 	if r.isPoint() {
 		return v.scanPoint(r, keysOnly, fn)

@@ -119,20 +119,13 @@ func (w watcher) emit(ctx context.Context, from, to uint64) error {
 // (from, to], and where the next page starts: the last entry's revision,
 // or to when the page reached it.
 func (w watcher) readPage(from, to uint64) ([]datastore.RevisionChanges, uint64, error) {
-	leave, err := w.ds.enter()
+	v, done, err := w.ds.openSnapshot(to, from)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer leave()
-	if from < w.ds.gc.discardedBelow.Load() {
-		// The collector passed this watcher: what it would read next may
-		// be gone. Better an error than a silent gap.
-		return nil, 0, datastore.NewInvalidRevisionErr(revision(from), datastore.RevisionStale)
-	}
-	txn := w.ds.db.NewTransactionAt(to, false)
-	defer txn.Discard()
+	defer done()
 	var entries []datastore.RevisionChanges
-	err = view{txn: txn}.scan(keyRange{start: changelogKey(from + 1), end: changelogKey(to + 1)}, false,
+	err = v.scan(keyRange{start: changelogKey(from + 1), end: changelogKey(to + 1)}, false,
 		func(key, val []byte, _ uint64) (bool, error) {
 			rc, err := decodeChanges(revision(decodeChangelogKey(key)), val)
 			entries = append(entries, rc)
