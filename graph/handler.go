@@ -64,14 +64,13 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	if !opts.DisableIntrospection {
 		srv.Use(extension.Introspection{})
-		srv.Use(newIntrospectionLimit(schema.Schema(), 0))
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
-	srv.Use(expansionLimit{max: 10 * opts.ComplexityLimit})
+	// Before gqlgen's complexity, which expands every fragment spread.
+	srv.Use(newOperationLimits(schema.Schema(), 10*opts.ComplexityLimit, opts.DepthLimit, !opts.DisableIntrospection))
 	srv.Use(&extension.ComplexityLimit{Func: func(ctx context.Context, _ *graphql.OperationContext) int {
 		return complexityLimitFor(ctx, opts.ComplexityLimit)
 	}})
-	srv.Use(depthLimit{max: opts.DepthLimit})
 	if opts.Metrics != nil {
 		srv.Use(opts.Metrics)
 	}
