@@ -17,9 +17,10 @@ type wsMessage struct {
 	Payload json.RawMessage `json:"payload,omitempty"`
 }
 
-// subscribe opens a graphql-transport-ws connection as token and starts
-// one subscription; it returns the connection.
-func subscribe(t *testing.T, url, token, query string) *websocket.Conn {
+// connect opens a graphql-transport-ws connection, closed with the test,
+// sends connection_init with the token (none if empty), and returns the
+// server's reply; acknowledged reports whether it was connection_ack.
+func connect(t *testing.T, url, token string) (conn *websocket.Conn, acknowledged bool) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -28,14 +29,28 @@ func subscribe(t *testing.T, url, token, query string) *websocket.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = conn.Close(websocket.StatusNormalClosure, "") })
-	init, _ := json.Marshal(map[string]any{"Authorization": "Bearer " + token})
-	if err := wsjson.Write(ctx, conn, wsMessage{Type: "connection_init", Payload: init}); err != nil {
+	init := wsMessage{Type: "connection_init"}
+	if token != "" {
+		init.Payload, _ = json.Marshal(map[string]any{"Authorization": "Bearer " + token})
+	}
+	if err := wsjson.Write(ctx, conn, init); err != nil {
 		t.Fatal(err)
 	}
-	var ack wsMessage
-	if err := wsjson.Read(ctx, conn, &ack); err != nil || ack.Type != "connection_ack" {
-		t.Fatalf("init: %+v %v", ack, err)
+	var reply wsMessage
+	err = wsjson.Read(ctx, conn, &reply)
+	return conn, err == nil && reply.Type == "connection_ack"
+}
+
+// subscribe opens a graphql-transport-ws connection as token and starts
+// one subscription; it returns the connection.
+func subscribe(t *testing.T, url, token, query string) *websocket.Conn {
+	t.Helper()
+	conn, acknowledged := connect(t, url, token)
+	if !acknowledged {
+		t.Fatal("the connection was not acknowledged")
 	}
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
 	payload, _ := json.Marshal(map[string]any{"query": query})
 	if err := wsjson.Write(ctx, conn, wsMessage{ID: "1", Type: "subscribe", Payload: payload}); err != nil {
 		t.Fatal(err)
@@ -103,16 +118,7 @@ func TestSubscriptionsEndToEnd(t *testing.T) {
 	}
 
 	// No token: the connection is refused at init.
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(websocket.StatusNormalClosure, "")
-	_ = wsjson.Write(ctx, conn, wsMessage{Type: "connection_init"})
-	var reply wsMessage
-	if err := wsjson.Read(ctx, conn, &reply); err == nil && reply.Type == "connection_ack" {
+	if _, acknowledged := connect(t, url, ""); acknowledged {
 		t.Fatal("a connection without a token was acknowledged")
 	}
 }
@@ -178,19 +184,7 @@ func TestWebSocketRefusesAnExpiredToken(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(websocket.StatusNormalClosure, "")
-	init, _ := json.Marshal(map[string]any{"Authorization": "Bearer " + token})
-	if err := wsjson.Write(ctx, conn, wsMessage{Type: "connection_init", Payload: init}); err != nil {
-		t.Fatal(err)
-	}
-	var reply wsMessage
-	if err := wsjson.Read(ctx, conn, &reply); err == nil && reply.Type == "connection_ack" {
+	if _, acknowledged := connect(t, url, token); acknowledged {
 		t.Fatal("a connection with an expired token was acknowledged")
 	}
 }
