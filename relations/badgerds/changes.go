@@ -195,12 +195,8 @@ func decodeChanges(rev revision, b []byte) (datastore.RevisionChanges, error) {
 			if err != nil {
 				return out, err
 			}
-			ref, err := parseRelationshipKey(first)
+			rel, err := decodeRelationship(first, val)
 			if err != nil {
-				return out, err
-			}
-			rel := tuple.Relationship{RelationshipReference: ref}
-			if err := decodeValue(val, &rel); err != nil {
 				return out, err
 			}
 			op := tuple.UpdateOperationTouch

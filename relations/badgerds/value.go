@@ -29,6 +29,18 @@ func encodeValue(rel tuple.Relationship) ([]byte, error) {
 }
 
 // decodeValue fills rel's optional parts from a stored value.
+// decodeRelationship rebuilds the relationship stored as value v under the
+// forward key fwd.
+func decodeRelationship(fwd, v []byte) (tuple.Relationship, error) {
+	ref, err := parseRelationshipKey(fwd)
+	if err != nil {
+		return tuple.Relationship{}, err
+	}
+	rel := tuple.Relationship{RelationshipReference: ref}
+	err = decodeValue(v, &rel)
+	return rel, err
+}
+
 func decodeValue(v []byte, rel *tuple.Relationship) error {
 	if len(v) == 0 {
 		return nil

@@ -40,12 +40,8 @@ func (v view) relationship(fwd []byte) (*tuple.Relationship, error) {
 	if err != nil || !found {
 		return nil, err
 	}
-	ref, err := parseRelationshipKey(fwd)
+	rel, err := decodeRelationship(fwd, val)
 	if err != nil {
-		return nil, err
-	}
-	rel := tuple.Relationship{RelationshipReference: ref}
-	if err := decodeValue(val, &rel); err != nil {
 		return nil, err
 	}
 	return &rel, nil
