@@ -15,7 +15,6 @@ import (
 	"github.com/authzed/spicedb/pkg/datastore/options"
 	"github.com/dgraph-io/badger/v4"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // ReadWriteTx implements datastore.Datastore. The transaction reads a
@@ -44,21 +43,9 @@ func (ds *Datastore) ReadWriteTx(ctx context.Context, fn datastore.TxUserFunc, o
 			return datastore.NoRevision, err
 		}
 	}
-	return datastore.NoRevision, errContended{err}
+	// Every attempt lost to concurrent writers: the client is to retry.
+	return datastore.NoRevision, statusError{codes.Aborted, "the transaction conflicted with concurrent ones on every attempt; retry it", err}
 }
-
-// errContended is a transaction that kept conflicting with concurrent
-// ones until its retries ran out. It carries its gRPC status, so SpiceDB's
-// API answers Aborted, for the client to retry, rather than Unknown.
-type errContended struct{ err error }
-
-func (e errContended) Error() string {
-	return "badgerds: the transaction conflicted with concurrent ones on every attempt; retry it: " + e.err.Error()
-}
-
-func (e errContended) Unwrap() error { return e.err }
-
-func (e errContended) GRPCStatus() *status.Status { return status.New(codes.Aborted, e.Error()) }
 
 // backoff waits a jittered, growing delay before a retry.
 func backoff(ctx context.Context, attempt int) error {

@@ -174,24 +174,27 @@ func (rwt *readWriteTx) remove(fwd []byte, old tuple.Relationship) error {
 	return nil
 }
 
-// errTooLarge is a transaction too large for Badger to commit as one
-// batch (15 % of a memtable): about 50,000 relationship writes with short
-// IDs. It carries its gRPC status, so SpiceDB's API answers
-// InvalidArgument, with what to do, instead of Unknown.
-type errTooLarge struct{ err error }
-
-func (e errTooLarge) Error() string {
-	return "badgerds: transaction too large: one transaction holds at most about 50,000 relationship writes on this store; " +
-		"split it (an import into several ImportBulkRelationships streams): " + e.err.Error()
+// statusError is a Badger error that carries the gRPC status SpiceDB's API
+// should answer with, and what to do about it, instead of Unknown.
+type statusError struct {
+	code codes.Code
+	what string
+	err  error
 }
 
-func (e errTooLarge) Unwrap() error { return e.err }
+func (e statusError) Error() string { return "badgerds: " + e.what + ": " + e.err.Error() }
 
-func (e errTooLarge) GRPCStatus() *status.Status { return status.New(codes.InvalidArgument, e.Error()) }
+func (e statusError) Unwrap() error { return e.err }
 
+func (e statusError) GRPCStatus() *status.Status { return status.New(e.code, e.Error()) }
+
+// tooLarge explains a transaction too large for Badger to commit as one
+// batch (15 % of a memtable): about 50,000 relationship writes with short
+// IDs. It is the client's to split: InvalidArgument.
 func tooLarge(err error) error {
 	if errors.Is(err, badger.ErrTxnTooBig) {
-		return errTooLarge{err}
+		return statusError{codes.InvalidArgument, "transaction too large: one transaction holds at most about 50,000 relationship writes on this store; " +
+			"split it (an import into several ImportBulkRelationships streams)", err}
 	}
 	return err
 }
