@@ -21,6 +21,56 @@ type gcState struct {
 	cancel         context.CancelFunc
 	done           chan struct{}
 	discardedBelow atomic.Uint64 // versions below this may be gone
+
+	// Open snapshots, counted by read timestamp. In managed mode Badger
+	// discards versions below its discard timestamp whatever reads are
+	// open, so the collector never sets it above the oldest of these; and
+	// admitting a read and raising discardedBelow exclude each other, so
+	// no read slips in under a watermark it was not checked against.
+	pinMu  sync.Mutex
+	pinned map[uint64]int
+}
+
+// pin admits a read at revision at that needs every version since
+// revision needs, and keeps them from compaction until unpin(at); it
+// reports false if the collector has already passed needs.
+func (g *gcState) pin(at, needs uint64) bool {
+	g.pinMu.Lock()
+	defer g.pinMu.Unlock()
+	if needs < g.discardedBelow.Load() {
+		return false
+	}
+	if g.pinned == nil {
+		g.pinned = map[uint64]int{}
+	}
+	g.pinned[at]++
+	return true
+}
+
+func (g *gcState) unpin(at uint64) {
+	g.pinMu.Lock()
+	defer g.pinMu.Unlock()
+	if g.pinned[at] <= 1 {
+		delete(g.pinned, at)
+		return
+	}
+	g.pinned[at]--
+}
+
+// raise moves the watermark up to rev (reads needing older versions are
+// refused from then on) and returns how far Badger may discard: rev, or
+// the oldest snapshot still open if that is older.
+func (g *gcState) raise(rev uint64) uint64 {
+	g.pinMu.Lock()
+	defer g.pinMu.Unlock()
+	if rev > g.discardedBelow.Load() {
+		g.discardedBelow.Store(rev)
+	}
+	floor := g.discardedBelow.Load()
+	for at := range g.pinned {
+		floor = min(floor, at)
+	}
+	return floor
 }
 
 // startGC runs SpiceDB's collector loop until Close.
@@ -159,7 +209,7 @@ func (c collector) DeleteBeforeTx(ctx context.Context, r datastore.Revision) (da
 		}); err != nil {
 			return datastore.DeletionCounts{}, err
 		}
-		ds.gc.discardedBelow.Store(uint64(rev))
+		ds.gc.raise(uint64(rev))
 	}
 	n, _, err := ds.deleteInBatches(ctx, keyRange{start: []byte{tagChangelog}, end: changelogKey(uint64(rev))},
 		func(_ view, key []byte) ([][]byte, int64, error) { return [][]byte{key}, 0, nil })
@@ -167,8 +217,10 @@ func (c collector) DeleteBeforeTx(ctx context.Context, r datastore.Revision) (da
 	if err != nil {
 		return counts, err
 	}
-	// Versions older than rev are no longer needed by any valid reader.
-	ds.db.SetDiscardTs(uint64(rev))
+	// Versions older than rev are no longer needed by any valid reader,
+	// unless a snapshot admitted before the watermark moved is still open:
+	// then the discard waits for a later run.
+	ds.db.SetDiscardTs(ds.gc.raise(uint64(rev)))
 	for !ds.cfg.inMemory && ctx.Err() == nil { // in memory, there is no value log
 		err := ds.db.RunValueLogGC(0.5)
 		switch {

@@ -44,18 +44,19 @@ func (r *reader) openView() (view, func(), error) {
 // version since revision needs. It refuses, as stale, a read the collector
 // has passed since it was admitted (CheckRevision admits a request once,
 // when it starts): what it reads may be partly gone, and an error is
-// better than a silent gap.
+// better than a silent gap. A snapshot it admits keeps compaction from
+// discarding what it reads until it is released.
 func (ds *Datastore) openSnapshot(at, needs uint64) (view, func(), error) {
 	leave, err := ds.enter()
 	if err != nil {
 		return view{}, nil, err
 	}
-	if needs < ds.gc.discardedBelow.Load() {
+	if !ds.gc.pin(at, needs) {
 		leave()
 		return view{}, nil, datastore.NewInvalidRevisionErr(revision(needs), datastore.RevisionStale)
 	}
 	txn := ds.db.NewTransactionAt(at, false)
-	return view{txn: txn}, func() { txn.Discard(); leave() }, nil
+	return view{txn: txn}, func() { txn.Discard(); ds.gc.unpin(at); leave() }, nil
 }
 
 func (r *reader) clock() time.Time {
