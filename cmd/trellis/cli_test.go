@@ -16,6 +16,7 @@ import (
 	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
 
 	"github.com/seed-6461fa00/trellis/relations/badgerds"
+	"github.com/seed-6461fa00/trellis/relations/relationstest"
 	"github.com/seed-6461fa00/trellis/schema"
 	"github.com/seed-6461fa00/trellis/server"
 )
@@ -258,16 +259,60 @@ func TestCheckAndLookupCommands(t *testing.T) {
 // TestCheckAgainstRunningServer asks a running server over its SpiceDB
 // gRPC API, with and without the right key.
 func TestCheckAgainstRunningServer(t *testing.T) {
+	grpcAddr := startWithGRPC(t, "", "")
+	out, err := run(t, "check", "--endpoint", grpcAddr, "--insecure", "--token", "service-key", "project:nova", "delete", "user:alice")
+	if err != nil || strings.TrimSpace(out) != "yes" {
+		t.Fatalf("check over gRPC: %q, %v", out, err)
+	}
+	if _, err := run(t, "check", "--endpoint", grpcAddr, "--insecure", "--token", "wrong-key", "project:nova", "delete", "user:alice"); err == nil {
+		t.Fatal("a wrong key was accepted")
+	}
+	if _, err := run(t, "check", "--endpoint", grpcAddr, "--token", "service-key", "project:nova", "delete", "user:alice"); err == nil {
+		t.Fatal("without --insecure, the key went to a server without TLS")
+	}
+	out, err = run(t, "schema", "diff", "--endpoint", grpcAddr, "--insecure", "--token", "service-key")
+	if err != nil || !strings.HasPrefix(out, "no changes from the schema at "+grpcAddr) {
+		t.Fatalf("schema diff against the running server: %q, %v", out, err)
+	}
+}
+
+// TestCheckOverTLS: a server serving gRPC over TLS is reached with its
+// authority in --ca-file, and refused when its certificate cannot be
+// verified or when TLS is turned off.
+func TestCheckOverTLS(t *testing.T) {
+	certFile, keyFile, _ := relationstest.SelfSignedCert(t)
+	grpcAddr := startWithGRPC(t, certFile, keyFile)
+
+	out, err := run(t, "check", "--endpoint", grpcAddr, "--ca-file", certFile, "--token", "service-key", "project:nova", "delete", "user:alice")
+	if err != nil || strings.TrimSpace(out) != "yes" {
+		t.Fatalf("check over TLS: %q, %v", out, err)
+	}
+	if _, err := run(t, "check", "--endpoint", grpcAddr, "--token", "service-key", "project:nova", "delete", "user:alice"); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Fatalf("a certificate no system authority signed was accepted, or refused for another reason: %v", err)
+	}
+	if _, err := run(t, "check", "--endpoint", grpcAddr, "--insecure", "--token", "service-key", "project:nova", "delete", "user:alice"); err == nil {
+		t.Fatal("plaintext reached a TLS listener")
+	}
+	if _, err := run(t, "check", "--endpoint", grpcAddr, "--insecure", "--ca-file", certFile, "--token", "service-key", "project:nova", "delete", "user:alice"); err == nil || !strings.Contains(err.Error(), "choose one") {
+		t.Fatalf("--insecure with --ca-file: %v, want them refused together", err)
+	}
+}
+
+// startWithGRPC serves a data directory in which alice created project
+// nova, with SpiceDB's gRPC API on a loopback port (over TLS when given a
+// certificate) that accepts the key "service-key"; it stops with the test.
+func startWithGRPC(t *testing.T, certFile, keyFile string) (grpcAddr string) {
+	t.Helper()
 	data := t.TempDir()
-	keyFile := filepath.Join(t.TempDir(), "keys")
-	if err := os.WriteFile(keyFile, []byte("first-key\nservice-key\n"), 0o600); err != nil {
+	keysFile := filepath.Join(t.TempDir(), "keys")
+	if err := os.WriteFile(keysFile, []byte("first-key\nservice-key\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	grpcAddr := ln.Addr().String()
+	grpcAddr = ln.Addr().String()
 	_ = ln.Close()
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -275,7 +320,7 @@ func TestCheckAgainstRunningServer(t *testing.T) {
 	go func() {
 		errc <- serve(ctx, serveConfig{
 			addr: "127.0.0.1:0", data: data, dev: true, userClaim: "sub",
-			grpcAddr: grpcAddr, grpcKeyFile: keyFile,
+			grpcAddr: grpcAddr, grpcKeyFile: keysFile, grpcCert: certFile, grpcKey: keyFile,
 			listening: func(base string) { baseCh <- base },
 		})
 	}()
@@ -286,26 +331,15 @@ func TestCheckAgainstRunningServer(t *testing.T) {
 		cancel()
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		cancel()
 		if err := <-errc; err != nil {
 			t.Errorf("shutdown: %v", err)
 		}
-	}()
+	})
 	alice := devToken(t, base, "alice")
 	graphql(t, base, alice, `mutation { createProject(input: {name: "nova"}) { consistencyToken } }`)
-
-	out, err := run(t, "check", "--endpoint", grpcAddr, "--token", "service-key", "project:nova", "delete", "user:alice")
-	if err != nil || strings.TrimSpace(out) != "yes" {
-		t.Fatalf("check over gRPC: %q, %v", out, err)
-	}
-	if _, err := run(t, "check", "--endpoint", grpcAddr, "--token", "wrong-key", "project:nova", "delete", "user:alice"); err == nil {
-		t.Fatal("a wrong key was accepted")
-	}
-	out, err = run(t, "schema", "diff", "--endpoint", grpcAddr, "--token", "service-key")
-	if err != nil || !strings.HasPrefix(out, "no changes from the schema at "+grpcAddr) {
-		t.Fatalf("schema diff against the running server: %q, %v", out, err)
-	}
+	return grpcAddr
 }
 
 // TestExportOutputKinds: --out replaces a file keeping its mode, follows a

@@ -25,13 +25,19 @@ func graphFlags() []cli.Flag {
 		dataFlag(),
 		&cli.StringFlag{Name: "endpoint", Usage: "a running server's gRPC API (host:port); instead of --data", Sources: cli.EnvVars("TRELLIS_ENDPOINT")},
 		&cli.StringFlag{Name: "token", Usage: "preshared key for --endpoint", Sources: cli.EnvVars("TRELLIS_TOKEN")},
+		&cli.StringFlag{Name: "ca-file", Usage: "PEM certificate authorities --endpoint's TLS certificate must chain to (default: the system's)", Sources: cli.EnvVars("TRELLIS_CA_FILE")},
+		&cli.BoolFlag{Name: "insecure", Usage: "reach --endpoint without TLS, the key in the clear (a server started without --grpc-tls-cert)", Sources: cli.EnvVars("TRELLIS_INSECURE")},
 	}
 }
 
 // withConn runs fn with a SpiceDB connection to the chosen graph.
 func withConn(ctx context.Context, cmd *cli.Command, fn func(grpc.ClientConnInterface) error) error {
 	if endpoint := cmd.String("endpoint"); endpoint != "" {
-		conn, err := grpc.NewClient(endpoint, grpc.WithTransportCredentials(insecure.NewCredentials()), grpcutil.WithInsecureBearerToken(cmd.String("token")))
+		opts, err := endpointDialOptions(cmd)
+		if err != nil {
+			return err
+		}
+		conn, err := grpc.NewClient(endpoint, opts...)
 		if err != nil {
 			return err
 		}
@@ -39,6 +45,34 @@ func withConn(ctx context.Context, cmd *cli.Command, fn func(grpc.ClientConnInte
 		return fn(conn)
 	}
 	return withStack(ctx, cmd.String("data"), true, func(s *server.Stack) error { return fn(s.Conn()) })
+}
+
+// endpointDialOptions secures a connection to --endpoint: TLS verified
+// against --ca-file or the system's roots, as zed does, unless --insecure
+// asks for plaintext. The key is a bearer credential, so it is never sent
+// in the clear without that explicit choice.
+func endpointDialOptions(cmd *cli.Command) ([]grpc.DialOption, error) {
+	token := cmd.String("token")
+	if cmd.Bool("insecure") {
+		if cmd.String("ca-file") != "" {
+			return nil, errors.New("--ca-file is for TLS; --insecure turns TLS off: choose one")
+		}
+		return []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials()), grpcutil.WithInsecureBearerToken(token)}, nil
+	}
+	var creds grpc.DialOption
+	var err error
+	if ca := cmd.String("ca-file"); ca != "" {
+		creds, err = grpcutil.WithCustomCerts(grpcutil.VerifyCA, ca)
+		if err != nil {
+			err = fmt.Errorf("--ca-file %s: %w", ca, err)
+		}
+	} else {
+		creds, err = grpcutil.WithSystemCerts(grpcutil.VerifyCA)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return []grpc.DialOption{creds, grpcutil.WithBearerToken(token)}, nil
 }
 
 // parseObject reads "type:id".
