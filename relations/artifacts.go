@@ -21,10 +21,12 @@ type Artifact struct {
 
 // ArtifactInfo is an artifact's metadata.
 type ArtifactInfo struct {
-	Kind      schema.ObjectType
-	ID        string
-	Project   string
-	Name      string
+	Kind    schema.ObjectType
+	ID      string
+	Project string
+	Name    string
+	// CreatedAt also tells this artifact from another registered under
+	// its ID after it was removed: catalog deletions match it.
 	CreatedAt time.Time
 	CreatedBy string
 }
@@ -276,6 +278,12 @@ func (g *Graph) RemoveArtifact(ctx context.Context, actor User, ref ArtifactRef)
 	if err != nil {
 		return "", err
 	}
+	// The metadata to delete is read first: once the relationships are
+	// gone, the ID may be registered again, with metadata of its own.
+	infos, err := g.catalog.Artifacts(ctx, []ArtifactRef{ref})
+	if err != nil {
+		return "", &Error{Code: CodeUnavailable, Message: "could not read artifact metadata", Err: err}
+	}
 	resp, err := g.perms.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
 		RelationshipFilter:    &v1.RelationshipFilter{ResourceType: string(ref.Kind), OptionalResourceId: ref.ID},
 		OptionalPreconditions: pre,
@@ -283,10 +291,23 @@ func (g *Graph) RemoveArtifact(ctx context.Context, actor User, ref ArtifactRef)
 	if err != nil {
 		return "", fromSpiceDB(ctx, err, "the artifact changed concurrently; retry")
 	}
-	if err := g.catalog.DeleteArtifact(ctx, ref); err != nil {
-		return "", &Error{Code: CodeUnavailable, Message: "could not delete artifact metadata", Err: err}
+	if err := g.deleteArtifactMetadata(ctx, infos, ref); err != nil {
+		return "", err
 	}
 	return tokenOf(resp.GetDeletedAt()), nil
+}
+
+// deleteArtifactMetadata deletes the metadata infos held for ref when it
+// was read, if any.
+func (g *Graph) deleteArtifactMetadata(ctx context.Context, infos map[ArtifactRef]ArtifactInfo, ref ArtifactRef) error {
+	info, ok := infos[ref]
+	if !ok {
+		return nil
+	}
+	if err := g.catalog.DeleteArtifact(ctx, info); err != nil {
+		return &Error{Code: CodeUnavailable, Message: "could not delete artifact metadata", Err: err}
+	}
+	return nil
 }
 
 func shareRelationship(ref ArtifactRef, role Role, u User) *v1.Relationship {

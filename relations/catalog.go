@@ -11,7 +11,9 @@ type ProjectInfo struct {
 	Name        string
 	DisplayName string
 	Description string
-	CreatedAt   time.Time
+	// CreatedAt also tells this project from another created under its
+	// name after it was deleted: catalog updates and deletions match it.
+	CreatedAt time.Time
 	// CreatedBy is the ID of the user who created the project.
 	CreatedBy string
 }
@@ -20,13 +22,22 @@ type ProjectInfo struct {
 // not an authority on anything: whether a project exists, and who may see
 // it, is the relation graph's to say.
 type Catalog interface {
-	// PutProject stores info under info.Name, replacing what was there.
+	// PutProject stores info under info.Name, replacing what was there:
+	// the metadata of a project just created, or imported.
 	PutProject(ctx context.Context, info ProjectInfo) error
+	// ReplaceProject stores info in place of old, but only while the
+	// metadata stored under old.Name is still old's: the same CreatedAt,
+	// the zero time standing for none. Otherwise it stores nothing and
+	// reports false: the project was deleted, and perhaps created again,
+	// since old was read.
+	ReplaceProject(ctx context.Context, old, info ProjectInfo) (bool, error)
 	// Projects returns the metadata of those named projects that have any;
 	// names without metadata are absent from the map, which is no error.
 	Projects(ctx context.Context, names []string) (map[string]ProjectInfo, error)
-	// DeleteProject removes a project's metadata; a missing one is no error.
-	DeleteProject(ctx context.Context, name string) error
+	// DeleteProject removes info's metadata if it is still stored: a
+	// project of the same name created since (another CreatedAt) keeps
+	// its own, and missing metadata is no error.
+	DeleteProject(ctx context.Context, info ProjectInfo) error
 	// CurrentProject returns the user's current project, or "" if none.
 	CurrentProject(ctx context.Context, userID string) (string, error)
 	// SetCurrentProject records the user's current project.
@@ -35,6 +46,8 @@ type Catalog interface {
 	PutArtifact(ctx context.Context, info ArtifactInfo) error
 	// Artifacts returns the metadata of those artifacts that have any.
 	Artifacts(ctx context.Context, refs []ArtifactRef) (map[ArtifactRef]ArtifactInfo, error)
-	// DeleteArtifact removes an artifact's metadata; a missing one is no error.
-	DeleteArtifact(ctx context.Context, ref ArtifactRef) error
+	// DeleteArtifact removes info's metadata if it is still stored: an
+	// artifact registered again under the same ID since (another
+	// CreatedAt) keeps its own, and missing metadata is no error.
+	DeleteArtifact(ctx context.Context, info ArtifactInfo) error
 }

@@ -25,6 +25,12 @@ func (g *Graph) DeleteProject(ctx context.Context, actor User, project string) (
 	if err != nil {
 		return "", err
 	}
+	// The metadata to delete is read first: once the relationships are
+	// gone, the name may be taken again, with metadata of its own.
+	infos, err := g.catalog.Projects(ctx, []string{project})
+	if err != nil {
+		return "", &Error{Code: CodeUnavailable, Message: "could not read project metadata", Err: err}
+	}
 	actorStillMay := slices.Clone(pre)
 	for _, kind := range schema.ArtifactTypes {
 		if err := g.deleteArtifactsOf(ctx, actor, project, kind, actorStillMay); err != nil {
@@ -46,8 +52,10 @@ func (g *Graph) DeleteProject(ctx context.Context, actor User, project string) (
 		}
 		return "", err
 	}
-	if err := g.catalog.DeleteProject(ctx, project); err != nil {
-		return "", &Error{Code: CodeUnavailable, Message: "the project is gone but its metadata could not be deleted", Err: err}
+	if info, ok := infos[project]; ok {
+		if err := g.catalog.DeleteProject(ctx, info); err != nil {
+			return "", &Error{Code: CodeUnavailable, Message: "the project is gone but its metadata could not be deleted", Err: err}
+		}
 	}
 	return tokenOf(resp.GetDeletedAt()), nil
 }
@@ -69,8 +77,16 @@ func (g *Graph) deleteArtifactsOf(ctx context.Context, actor User, project strin
 		if err != nil || len(ids) == 0 {
 			return err
 		}
-		for _, id := range ids {
-			ref := ArtifactRef{Kind: kind, ID: id}
+		refs := make([]ArtifactRef, len(ids))
+		for i, id := range ids {
+			refs[i] = ArtifactRef{Kind: kind, ID: id}
+		}
+		infos, err := g.catalog.Artifacts(ctx, refs)
+		if err != nil {
+			return &Error{Code: CodeUnavailable, Message: "could not read artifact metadata", Err: err}
+		}
+		for _, ref := range refs {
+			id := ref.ID
 			// Only while it still belongs to this project: an artifact
 			// removed and registered elsewhere meanwhile is not ours.
 			if _, err := g.perms.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
@@ -87,8 +103,8 @@ func (g *Graph) deleteArtifactsOf(ctx context.Context, actor User, project strin
 				}
 				continue
 			}
-			if err := g.catalog.DeleteArtifact(ctx, ref); err != nil {
-				return &Error{Code: CodeUnavailable, Message: "could not delete artifact metadata", Err: err}
+			if err := g.deleteArtifactMetadata(ctx, infos, ref); err != nil {
+				return err
 			}
 		}
 	}
@@ -145,6 +161,7 @@ func (g *Graph) UpdateProject(ctx context.Context, actor User, project string, u
 	if err != nil {
 		return Project{}, "", err
 	}
+	old := p.ProjectInfo
 	if u.DisplayName != nil {
 		p.DisplayName = *u.DisplayName
 		if p.DisplayName == "" {
@@ -160,8 +177,14 @@ func (g *Graph) UpdateProject(ctx context.Context, actor User, project string, u
 	if err != nil {
 		return Project{}, "", err
 	}
-	if err := g.catalog.PutProject(ctx, p.ProjectInfo); err != nil {
+	// Only over the metadata read above: the project may have been
+	// deleted, and its name taken again, since.
+	replaced, err := g.catalog.ReplaceProject(ctx, old, p.ProjectInfo)
+	if err != nil {
 		return Project{}, "", &Error{Code: CodeUnavailable, Message: "could not store project metadata", Err: err}
+	}
+	if !replaced {
+		return Project{}, "", errorf(CodeConflict, "project %s was deleted or created again while it was being updated", project)
 	}
 	p.ReadAt = token
 	return p, token, nil

@@ -203,8 +203,8 @@ func (g *Graph) Import(ctx context.Context, r io.ReadSeeker, progress func(n int
 
 // importedMetadata is the catalog entries an import has stored.
 type importedMetadata struct {
-	projects  []string
-	artifacts []ArtifactRef
+	projects  []ProjectInfo
+	artifacts []ArtifactInfo
 }
 
 // undoImport deletes every relationship of the graph, a chunk at a time,
@@ -226,13 +226,13 @@ func (g *Graph) undoImport(ctx context.Context, stored importedMetadata) error {
 			}
 		}
 	}
-	for _, name := range stored.projects {
-		if err := g.catalog.DeleteProject(ctx, name); err != nil {
+	for _, info := range stored.projects {
+		if err := g.catalog.DeleteProject(ctx, info); err != nil {
 			return err
 		}
 	}
-	for _, ref := range stored.artifacts {
-		if err := g.catalog.DeleteArtifact(ctx, ref); err != nil {
+	for _, info := range stored.artifacts {
+		if err := g.catalog.DeleteArtifact(ctx, info); err != nil {
 			return err
 		}
 	}
@@ -290,13 +290,13 @@ func (g *Graph) importRecords(ctx context.Context, dec *json.Decoder, progress f
 			if err := flush(); err != nil {
 				return "", err
 			}
-			stored.projects = append(stored.projects, rec.Project.Name)
+			stored.projects = append(stored.projects, *rec.Project)
 			if err := g.catalog.PutProject(ctx, *rec.Project); err != nil {
 				return "", &Error{Code: CodeUnavailable, Message: "could not store project metadata", Err: err}
 			}
 			counts.Projects++
 		case rec.Artifact != nil:
-			stored.artifacts = append(stored.artifacts, ArtifactRef{Kind: rec.Artifact.Kind, ID: rec.Artifact.ID})
+			stored.artifacts = append(stored.artifacts, *rec.Artifact)
 			if err := g.catalog.PutArtifact(ctx, *rec.Artifact); err != nil {
 				return "", &Error{Code: CodeUnavailable, Message: "could not store artifact metadata", Err: err}
 			}

@@ -56,6 +56,28 @@ func (c *Catalog) PutProject(_ context.Context, info relations.ProjectInfo) erro
 	})
 }
 
+// ReplaceProject implements relations.Catalog.
+func (c *Catalog) ReplaceProject(_ context.Context, old, info relations.ProjectInfo) (bool, error) {
+	raw, err := json.Marshal(info)
+	if err != nil {
+		return false, err
+	}
+	replaced := false
+	err = c.update(func(txn *badger.Txn) error {
+		var stored relations.ProjectInfo
+		found, err := get(txn, []byte(projectPrefix+old.Name), &stored)
+		if err != nil {
+			return err
+		}
+		replaced = found && stored.CreatedAt.Equal(old.CreatedAt) || !found && old.CreatedAt.IsZero()
+		if !replaced {
+			return nil
+		}
+		return txn.Set([]byte(projectPrefix+info.Name), raw)
+	})
+	return replaced && err == nil, err
+}
+
 // Projects implements relations.Catalog.
 func (c *Catalog) Projects(ctx context.Context, names []string) (map[string]relations.ProjectInfo, error) {
 	out := make(map[string]relations.ProjectInfo, len(names))
@@ -64,18 +86,14 @@ func (c *Catalog) Projects(ctx context.Context, names []string) (map[string]rela
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			item, err := txn.Get([]byte(projectPrefix + name))
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				continue
-			}
+			var info relations.ProjectInfo
+			found, err := get(txn, []byte(projectPrefix+name), &info)
 			if err != nil {
 				return err
 			}
-			var info relations.ProjectInfo
-			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &info) }); err != nil {
-				return fmt.Errorf("project %s: %w", name, err)
+			if found {
+				out[name] = info
 			}
-			out[name] = info
 		}
 		return nil
 	})
@@ -83,9 +101,10 @@ func (c *Catalog) Projects(ctx context.Context, names []string) (map[string]rela
 }
 
 // DeleteProject implements relations.Catalog.
-func (c *Catalog) DeleteProject(_ context.Context, name string) error {
-	return c.db.Update(func(txn *badger.Txn) error {
-		return txn.Delete([]byte(projectPrefix + name))
+func (c *Catalog) DeleteProject(_ context.Context, info relations.ProjectInfo) error {
+	return c.update(func(txn *badger.Txn) error {
+		var stored relations.ProjectInfo
+		return deleteIf(txn, []byte(projectPrefix+info.Name), &stored, func() bool { return stored.CreatedAt.Equal(info.CreatedAt) })
 	})
 }
 
@@ -133,18 +152,14 @@ func (c *Catalog) Artifacts(ctx context.Context, refs []relations.ArtifactRef) (
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			item, err := txn.Get(artifactKey(ref))
-			if errors.Is(err, badger.ErrKeyNotFound) {
-				continue
-			}
+			var info relations.ArtifactInfo
+			found, err := get(txn, artifactKey(ref), &info)
 			if err != nil {
 				return err
 			}
-			var info relations.ArtifactInfo
-			if err := item.Value(func(v []byte) error { return json.Unmarshal(v, &info) }); err != nil {
-				return fmt.Errorf("artifact %s %s: %w", ref.Kind, ref.ID, err)
+			if found {
+				out[ref] = info
 			}
-			out[ref] = info
 		}
 		return nil
 	})
@@ -152,8 +167,48 @@ func (c *Catalog) Artifacts(ctx context.Context, refs []relations.ArtifactRef) (
 }
 
 // DeleteArtifact implements relations.Catalog.
-func (c *Catalog) DeleteArtifact(_ context.Context, ref relations.ArtifactRef) error {
-	return c.db.Update(func(txn *badger.Txn) error {
-		return txn.Delete(artifactKey(ref))
+func (c *Catalog) DeleteArtifact(_ context.Context, info relations.ArtifactInfo) error {
+	return c.update(func(txn *badger.Txn) error {
+		var stored relations.ArtifactInfo
+		key := artifactKey(relations.ArtifactRef{Kind: info.Kind, ID: info.ID})
+		return deleteIf(txn, key, &stored, func() bool { return stored.CreatedAt.Equal(info.CreatedAt) })
 	})
+}
+
+// update runs fn in a read-write transaction, again if a concurrent one
+// wrote what it read: conditional writes read before they write.
+func (c *Catalog) update(fn func(txn *badger.Txn) error) error {
+	for range 10 {
+		err := c.db.Update(fn)
+		if !errors.Is(err, badger.ErrConflict) {
+			return err
+		}
+	}
+	return c.db.Update(fn)
+}
+
+// get decodes the JSON value stored under key into v; found is false if
+// there is none.
+func get(txn *badger.Txn, key []byte, v any) (found bool, err error) {
+	item, err := txn.Get(key)
+	if errors.Is(err, badger.ErrKeyNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	if err := item.Value(func(raw []byte) error { return json.Unmarshal(raw, v) }); err != nil {
+		return false, fmt.Errorf("%s: %w", key, err)
+	}
+	return true, nil
+}
+
+// deleteIf deletes key if a value is stored under it and, decoded into v,
+// satisfies same.
+func deleteIf(txn *badger.Txn, key []byte, v any, same func() bool) error {
+	found, err := get(txn, key, v)
+	if err != nil || !found || !same() {
+		return err
+	}
+	return txn.Delete(key)
 }
