@@ -114,6 +114,7 @@ type scanSpec struct {
 	// caller asked for.
 	order, want    options.SortOrder
 	after          options.Cursor
+	upTo           options.Cursor // the last row to return, in want's order
 	limit          *uint64
 	skipCaveats    bool
 	includeExpired bool
@@ -122,11 +123,11 @@ type scanSpec struct {
 
 // forwardSpec plans QueryRelationships.
 func forwardSpec(f datastore.RelationshipsFilter, o *options.QueryOptions, now time.Time) (scanSpec, error) {
-	if o.After != nil && o.Sort == options.Unsorted {
+	if (o.After != nil || o.BeforeOrEqual != nil) && o.Sort == options.Unsorted {
 		return scanSpec{}, datastore.ErrCursorsWithoutSorting
 	}
 	s := scanSpec{
-		keep: filterFunc(f), want: o.Sort, after: o.After, limit: o.Limit,
+		keep: filterFunc(f), want: o.Sort, after: o.After, upTo: o.BeforeOrEqual, limit: o.Limit,
 		skipCaveats: o.SkipCaveats, includeExpired: o.SkipExpiration, now: now,
 	}
 	var selector *datastore.SubjectsSelector
@@ -286,10 +287,14 @@ func (s scanSpec) run(v view, yield func(tuple.Relationship, error) bool) {
 		s.runSorted(v, want, yield)
 		return
 	}
-	var afterKey []byte
+	// Rows come in the index's order here: cursors are keys in it, and
+	// the ranges, in ascending order, are cut to what lies between them.
+	var afterKey, endKey []byte
 	if s.after != nil {
-		// Rows come in the index's order here: the cursor resumes at its key.
 		afterKey = append(s.indexKey(options.ToRelationship(s.after).RelationshipReference), 0)
+	}
+	if s.upTo != nil {
+		endKey = append(s.indexKey(options.ToRelationship(s.upTo).RelationshipReference), 0)
 	}
 	var count uint64
 	var keys keyDecoder
@@ -299,6 +304,9 @@ func (s scanSpec) run(v view, yield func(tuple.Relationship, error) bool) {
 			// and a range read for nothing could only cause conflicts.
 			return
 		}
+		if endKey != nil && bytes.Compare(r.start, endKey) >= 0 {
+			continue
+		}
 		if afterKey != nil {
 			if r.end != nil && bytes.Compare(afterKey, r.end) >= 0 {
 				continue
@@ -306,6 +314,9 @@ func (s scanSpec) run(v view, yield func(tuple.Relationship, error) bool) {
 			if bytes.Compare(afterKey, r.start) > 0 {
 				r.start = afterKey
 			}
+		}
+		if endKey != nil && (r.end == nil || bytes.Compare(endKey, r.end) < 0) {
+			r.end = endKey
 		}
 		stop := false
 		err := v.scan(r, false, func(key, val []byte, _ uint64) (bool, error) {
@@ -356,14 +367,20 @@ func (s scanSpec) runSorted(v view, want options.SortOrder, yield func(tuple.Rel
 		}
 	}
 	slices.SortFunc(rows, func(a, b row) int { return bytes.Compare(a.key, b.key) })
-	var afterKey []byte
+	var afterKey, upToKey []byte
 	if s.after != nil {
 		afterKey = orderKey(options.ToRelationship(s.after).RelationshipReference, want)
+	}
+	if s.upTo != nil {
+		upToKey = orderKey(options.ToRelationship(s.upTo).RelationshipReference, want)
 	}
 	var count uint64
 	for _, r := range rows {
 		if afterKey != nil && bytes.Compare(r.key, afterKey) <= 0 {
 			continue
+		}
+		if upToKey != nil && bytes.Compare(r.key, upToKey) > 0 {
+			return
 		}
 		if s.limit != nil && count >= *s.limit {
 			return
