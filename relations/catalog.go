@@ -26,10 +26,10 @@ type Catalog interface {
 	// the metadata of a project just created, or imported.
 	PutProject(ctx context.Context, info ProjectInfo) error
 	// ReplaceProject stores info in place of old, but only while the
-	// metadata stored under old.Name is still old's: the same CreatedAt,
-	// the zero time standing for none. Otherwise it stores nothing and
-	// reports false: the project was deleted, and perhaps created again,
-	// since old was read.
+	// metadata stored under old.Name is still old, field for field (a
+	// zero CreatedAt standing for none). Otherwise it stores nothing and
+	// reports false: since old was read, another update landed, or the
+	// project was deleted and perhaps created again.
 	ReplaceProject(ctx context.Context, old, info ProjectInfo) (bool, error)
 	// Projects returns the metadata of those named projects that have any;
 	// names without metadata are absent from the map, which is no error.

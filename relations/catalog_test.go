@@ -145,3 +145,31 @@ func TestRemovedArtifactLeavesItsSuccessorsMetadata(t *testing.T) {
 		t.Fatalf("the new train-1 has metadata %+v; want bob's own", a.ArtifactInfo)
 	}
 }
+
+// TestConcurrentUpdatesLoseNothing: of two updates of one project's
+// metadata that read it before either stored it, the second to store
+// fails as a conflict instead of putting back what the first changed.
+func TestConcurrentUpdatesLoseNothing(t *testing.T) {
+	env := relationstest.Open(t)
+	ctx := t.Context()
+	alice := relationstest.MustUser(t, "alice")
+	if _, _, err := env.Graph.CreateProject(ctx, alice, relations.NewProject{Name: "hermes"}); err != nil {
+		t.Fatal(err)
+	}
+	description, displayName := "the messenger", "Hermes"
+	g := racingGraph(t, env, "ReplaceProject", func() {
+		if _, _, err := env.Graph.UpdateProject(ctx, alice, "hermes", relations.ProjectUpdate{Description: &description}); err != nil {
+			t.Errorf("the first update: %v", err)
+		}
+	})
+	if _, _, err := g.UpdateProject(ctx, alice, "hermes", relations.ProjectUpdate{DisplayName: &displayName}); relations.ErrorCode(err) != relations.CodeConflict {
+		t.Fatalf("an update over metadata that changed since it was read: %v, want CONFLICT", err)
+	}
+	p, err := env.Graph.Project(ctx, alice, "hermes", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Description != description {
+		t.Fatalf("description %q after the two updates, want the first update's %q", p.Description, description)
+	}
+}

@@ -177,14 +177,14 @@ func (g *Graph) UpdateProject(ctx context.Context, actor User, project string, u
 	if err != nil {
 		return Project{}, "", err
 	}
-	// Only over the metadata read above: the project may have been
-	// deleted, and its name taken again, since.
+	// Only over the metadata read above: another update may have landed
+	// since, or the project been deleted and its name taken again.
 	replaced, err := g.catalog.ReplaceProject(ctx, old, p.ProjectInfo)
 	if err != nil {
 		return Project{}, "", &Error{Code: CodeUnavailable, Message: "could not store project metadata", Err: err}
 	}
 	if !replaced {
-		return Project{}, "", errorf(CodeConflict, "project %s was deleted or created again while it was being updated", project)
+		return Project{}, "", errorf(CodeConflict, "project %s changed while it was being updated; read it again and retry", project)
 	}
 	p.ReadAt = token
 	return p, token, nil

@@ -69,13 +69,20 @@ func (c *Catalog) ReplaceProject(_ context.Context, old, info relations.ProjectI
 		if err != nil {
 			return err
 		}
-		replaced = found && stored.CreatedAt.Equal(old.CreatedAt) || !found && old.CreatedAt.IsZero()
+		replaced = found && sameProject(stored, old) || !found && old.CreatedAt.IsZero()
 		if !replaced {
 			return nil
 		}
 		return txn.Set([]byte(projectPrefix+info.Name), raw)
 	})
 	return replaced && err == nil, err
+}
+
+// sameProject compares metadata field by field; times by the instant
+// they name, which their JSON form keeps.
+func sameProject(a, b relations.ProjectInfo) bool {
+	return a.Name == b.Name && a.DisplayName == b.DisplayName && a.Description == b.Description &&
+		a.CreatedAt.Equal(b.CreatedAt) && a.CreatedBy == b.CreatedBy
 }
 
 // Projects implements relations.Catalog.
