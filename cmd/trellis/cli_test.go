@@ -267,8 +267,8 @@ func TestCheckAgainstRunningServer(t *testing.T) {
 	if _, err := run(t, "check", "--endpoint", grpcAddr, "--insecure", "--token", "wrong-key", "project:nova", "delete", "user:alice"); err == nil {
 		t.Fatal("a wrong key was accepted")
 	}
-	if _, err := run(t, "check", "--endpoint", grpcAddr, "--token", "service-key", "project:nova", "delete", "user:alice"); err == nil {
-		t.Fatal("without --insecure, the key went to a server without TLS")
+	if _, err := run(t, "check", "--endpoint", grpcAddr, "--token", "service-key", "project:nova", "delete", "user:alice"); err == nil || !strings.Contains(err.Error(), "pass --insecure") {
+		t.Fatalf("without --insecure, a server without TLS: %v; want a refusal that points to --insecure", err)
 	}
 	out, err = run(t, "schema", "diff", "--endpoint", grpcAddr, "--insecure", "--token", "service-key")
 	if err != nil || !strings.HasPrefix(out, "no changes from the schema at "+grpcAddr) {

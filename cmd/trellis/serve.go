@@ -254,7 +254,11 @@ func engineConfig(cfg serveConfig) (embedded.Config, string, error) {
 			return embedded.Config{}, "", err
 		}
 		keys = []string{hex.EncodeToString(k)}
-		note += fmt.Sprintf(" (development key: zed --endpoint %s --insecure --token %s)", cfg.grpcAddr, keys[0])
+		transport := "--insecure"
+		if cfg.grpcCert != "" {
+			transport = "--certificate-path " + cfg.grpcCert
+		}
+		note += fmt.Sprintf(" (development key: zed --endpoint %s %s --token %s)", cfg.grpcAddr, transport, keys[0])
 	}
 	if (cfg.grpcCert == "") != (cfg.grpcKey == "") {
 		return embedded.Config{}, "", errors.New("gRPC TLS needs both --grpc-tls-cert and --grpc-tls-key")

@@ -42,7 +42,11 @@ func withConn(ctx context.Context, cmd *cli.Command, fn func(grpc.ClientConnInte
 			return err
 		}
 		defer conn.Close()
-		return fn(conn)
+		err = fn(conn)
+		if err != nil && !cmd.Bool("insecure") && strings.Contains(err.Error(), "first record does not look like a TLS handshake") {
+			return fmt.Errorf("%w: %s answers without TLS; pass --insecure to reach it so, the key in the clear", err, endpoint)
+		}
+		return err
 	}
 	return withStack(ctx, cmd.String("data"), true, func(s *server.Stack) error { return fn(s.Conn()) })
 }
