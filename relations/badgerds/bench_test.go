@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/authzed/spicedb/pkg/datastore"
 	"github.com/authzed/spicedb/pkg/tuple"
 
 	"github.com/seed-6461fa00/trellis/relations/badgerds"
+	"github.com/seed-6461fa00/trellis/relations/graphbench"
 )
 
 // BenchmarkDurableWrite measures one single-relationship transaction on
@@ -20,15 +22,20 @@ func BenchmarkDurableWrite(b *testing.B) {
 	}
 	defer ds.Close()
 	i := 0
+	lat := make(graphbench.Latencies, 0, b.N)
 	for b.Loop() {
 		rel := tuple.MustParse(fmt.Sprintf("document:d%d#viewer@user:u%d", i, i))
+		start := time.Now()
 		if _, err := ds.ReadWriteTx(b.Context(), func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
 			return rwt.WriteRelationships(ctx, []tuple.RelationshipUpdate{tuple.Touch(rel)})
 		}); err != nil {
 			b.Fatal(err)
 		}
+		lat = append(lat, time.Since(start))
 		i++
 	}
+	b.ReportMetric(float64(lat.Percentile(50).Microseconds()), "p50-µs")
+	b.ReportMetric(float64(lat.Percentile(99).Microseconds()), "p99-µs")
 }
 
 // BenchmarkPointQuery measures the query each branch of a Check makes:
