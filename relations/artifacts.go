@@ -189,7 +189,7 @@ func (g *Graph) Artifacts(ctx context.Context, viewer User, project string, kind
 	if err != nil {
 		return Page[Artifact]{}, err
 	}
-	after, token, err := req.start()
+	after, token, err := g.cursors.start(viewer, req)
 	if err != nil {
 		return Page[Artifact]{}, err
 	}
@@ -218,7 +218,7 @@ func (g *Graph) Artifacts(ctx context.Context, viewer User, project string, kind
 		return Page[Artifact]{}, fromSpiceDB(ctx, err, "")
 	}
 	var page Page[Artifact]
-	refs, cursors, hasNext, err := readPage(ctx, stream.Recv, size, token, func(r *v1.ReadRelationshipsResponse) (ArtifactRef, bool) {
+	refs, cursors, hasNext, err := readPage(ctx, stream.Recv, size, g.cursors.issuer(viewer, token), func(r *v1.ReadRelationshipsResponse) (ArtifactRef, bool) {
 		return ArtifactRef{kind, r.GetRelationship().GetResource().GetObjectId()}, true
 	})
 	if err != nil {
@@ -361,7 +361,7 @@ func (g *Graph) SharedWith(ctx context.Context, viewer User, ref ArtifactRef, q 
 	if err != nil {
 		return Page[Share]{}, err
 	}
-	after, token, err := q.start()
+	after, token, err := g.cursors.start(viewer, q)
 	if err != nil {
 		return Page[Share]{}, err
 	}
@@ -390,7 +390,7 @@ func (g *Graph) SharedWith(ctx context.Context, viewer User, ref ArtifactRef, q 
 		ResourceType: string(ref.Kind), OptionalResourceId: ref.ID,
 		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: string(schema.TypeUser)},
 	}
-	return relationshipPage(ctx, g.perms, filter, size, after, token, func(r *v1.Relationship) (Share, bool) {
+	return relationshipPage(ctx, g, viewer, filter, size, after, token, func(r *v1.Relationship) (Share, bool) {
 		role := Role(r.GetRelation())
 		return Share{User: User{ID: r.GetSubject().GetObject().GetObjectId()}, Role: role}, role == RoleReader || role == RoleWriter
 	})

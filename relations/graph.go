@@ -2,6 +2,7 @@ package relations
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"time"
@@ -23,6 +24,7 @@ type Graph struct {
 	head    HeadChecker
 	// keepSchema leaves the stored schema as it is (WithStoredSchema).
 	keepSchema bool
+	cursors    cursorSeal
 }
 
 // HeadChecker answers one permission check inside the process, at the
@@ -52,6 +54,13 @@ func WithStoredSchema() Option {
 	return func(g *Graph) { g.keepSchema = true }
 }
 
+// WithCursorKey signs page cursors with key (at least 32 bytes): cursors
+// stay valid across restarts, and across servers, that share it. Without
+// it a graph makes a key of its own, and its cursors end with it.
+func WithCursorKey(key []byte) Option {
+	return func(g *Graph) { g.cursors.key = key }
+}
+
 // Open returns the graph served by conn, a connection to SpiceDB (in-process
 // or remote) that already carries its credentials. It writes Trellis's
 // schema when the stored one differs, so a fresh store is ready at once.
@@ -68,6 +77,15 @@ func Open(ctx context.Context, conn grpc.ClientConnInterface, catalog Catalog, o
 	}
 	for _, o := range opts {
 		o(g)
+	}
+	if g.cursors.key == nil {
+		g.cursors.key = make([]byte, 32)
+		if _, err := rand.Read(g.cursors.key); err != nil {
+			return nil, fmt.Errorf("relations: make a cursor key: %w", err)
+		}
+	}
+	if len(g.cursors.key) < 32 {
+		return nil, fmt.Errorf("relations: a cursor key needs at least 32 bytes, not %d", len(g.cursors.key))
 	}
 	if g.keepSchema {
 		return g, nil

@@ -36,7 +36,7 @@ func (g *Graph) Members(ctx context.Context, viewer User, project string, q Memb
 	if err != nil {
 		return Page[Member]{}, err
 	}
-	after, token, err := q.start()
+	after, token, err := g.cursors.start(viewer, q.PageRequest)
 	if err != nil {
 		return Page[Member]{}, err
 	}
@@ -54,7 +54,7 @@ func (g *Graph) Members(ctx context.Context, viewer User, project string, q Memb
 		OptionalRelation:      string(q.Role),
 		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: string(schema.TypeUser)},
 	}
-	return relationshipPage(ctx, g.perms, filter, size, after, token, func(r *v1.Relationship) (Member, bool) {
+	return relationshipPage(ctx, g, viewer, filter, size, after, token, func(r *v1.Relationship) (Member, bool) {
 		role := Role(r.GetRelation())
 		return Member{User: User{ID: r.GetSubject().GetObject().GetObjectId()}, Role: role}, role.rank() >= 0
 	})

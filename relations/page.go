@@ -2,10 +2,13 @@ package relations
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
+	"strings"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 )
@@ -49,18 +52,51 @@ type cursor struct {
 	Token   Token  `json:"t,omitempty"`
 }
 
-func (c cursor) encode() string {
-	raw, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(raw)
+// cursorSeal signs the cursors a graph issues, each for the viewer it was
+// issued to. A page reads the snapshot its cursor names, and both that
+// snapshot and SpiceDB's cursor are plain data a client could rewrite: an
+// unsigned cursor would let anyone who may read a list now read it as it
+// was at any revision in the GC window (a deleted project's members, under
+// the name of a project created since).
+type cursorSeal struct{ key []byte }
+
+// cursorMACSize is how much of the HMAC-SHA256 a cursor keeps: 128 bits
+// cannot be guessed.
+const cursorMACSize = 16
+
+func (s cursorSeal) mac(viewer User, payload []byte) []byte {
+	m := hmac.New(sha256.New, s.key)
+	m.Write([]byte(viewer.ID))
+	m.Write([]byte{0})
+	m.Write(payload)
+	return m.Sum(nil)[:cursorMACSize]
 }
 
-func decodeCursor(s string) (cursor, error) {
+func (s cursorSeal) encode(viewer User, c cursor) string {
+	payload, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(payload) + "." + base64.RawURLEncoding.EncodeToString(s.mac(viewer, payload))
+}
+
+func (s cursorSeal) decode(viewer User, str string) (cursor, error) {
+	encoded, sig, _ := strings.Cut(str, ".")
+	payload, err := base64.RawURLEncoding.DecodeString(encoded)
+	if err != nil {
+		return cursor{}, invalid("after", "the cursor is malformed")
+	}
+	mac, err := base64.RawURLEncoding.DecodeString(sig)
+	if err != nil || !hmac.Equal(mac, s.mac(viewer, payload)) {
+		return cursor{}, invalid("after", "the cursor was not issued to you by this server, or no longer is valid: start the list again")
+	}
 	var c cursor
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil || json.Unmarshal(raw, &c) != nil || c.SpiceDB == "" {
+	if json.Unmarshal(payload, &c) != nil || c.SpiceDB == "" {
 		return cursor{}, invalid("after", "the cursor is malformed")
 	}
 	return c, nil
+}
+
+// issuer returns what makes the viewer's cursors for a list read at token.
+func (s cursorSeal) issuer(viewer User, token Token) func(spiceDB string) string {
+	return func(spiceDB string) string { return s.encode(viewer, cursor{SpiceDB: spiceDB, Token: token}) }
 }
 
 // pageSize returns the size a request asks for, capped, and validates it.
@@ -76,12 +112,13 @@ func (r PageRequest) pageSize() (int, error) {
 	return r.First, nil
 }
 
-// start returns the SpiceDB cursor and the consistency a page reads at.
-func (r PageRequest) start() (*v1.Cursor, Token, error) {
+// start returns the SpiceDB cursor and the consistency a viewer's page
+// reads at.
+func (s cursorSeal) start(viewer User, r PageRequest) (*v1.Cursor, Token, error) {
 	if r.After == "" {
 		return nil, r.Token, nil
 	}
-	c, err := decodeCursor(r.After)
+	c, err := s.decode(viewer, r.After)
 	if err != nil {
 		return nil, "", err
 	}
@@ -95,9 +132,8 @@ type spiceResult interface {
 
 // readPage reads one page of up to size items from a SpiceDB stream, and
 // one more to learn whether another page follows. keep maps a result to an
-// item, or skips it; every cursor carries token, the consistency the whole
-// list reads at.
-func readPage[R spiceResult, T any](ctx context.Context, recv func() (R, error), size int, token Token, keep func(R) (T, bool)) (items []T, cursors []string, hasNext bool, err error) {
+// item, or skips it; issue makes each item's cursor from SpiceDB's.
+func readPage[R spiceResult, T any](ctx context.Context, recv func() (R, error), size int, issue func(string) string, keep func(R) (T, bool)) (items []T, cursors []string, hasNext bool, err error) {
 	for {
 		r, err := recv()
 		if errors.Is(err, io.EOF) {
@@ -114,17 +150,17 @@ func readPage[R spiceResult, T any](ctx context.Context, recv func() (R, error),
 			return items, cursors, true, nil
 		}
 		items = append(items, item)
-		cursors = append(cursors, cursor{SpiceDB: r.GetAfterResultCursor().GetToken(), Token: token}.encode())
+		cursors = append(cursors, issue(r.GetAfterResultCursor().GetToken()))
 	}
 }
 
 // relationshipPage reads one page of the relationships filter matches, at
-// the snapshot token names; keep maps a relationship to an item, or skips
-// it.
-func relationshipPage[T any](ctx context.Context, perms v1.PermissionsServiceClient, filter *v1.RelationshipFilter, size int, after *v1.Cursor, token Token, keep func(*v1.Relationship) (T, bool)) (Page[T], error) {
+// the snapshot token names, for viewer; keep maps a relationship to an
+// item, or skips it.
+func relationshipPage[T any](ctx context.Context, g *Graph, viewer User, filter *v1.RelationshipFilter, size int, after *v1.Cursor, token Token, keep func(*v1.Relationship) (T, bool)) (Page[T], error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+	stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
 		Consistency:        readConsistency(token),
 		RelationshipFilter: filter,
 		OptionalLimit:      uint32(size + 1),
@@ -133,7 +169,7 @@ func relationshipPage[T any](ctx context.Context, perms v1.PermissionsServiceCli
 	if err != nil {
 		return Page[T]{}, fromSpiceDB(ctx, err, "")
 	}
-	items, cursors, hasNext, err := readPage(ctx, stream.Recv, size, token, func(r *v1.ReadRelationshipsResponse) (T, bool) {
+	items, cursors, hasNext, err := readPage(ctx, stream.Recv, size, g.cursors.issuer(viewer, token), func(r *v1.ReadRelationshipsResponse) (T, bool) {
 		return keep(r.GetRelationship())
 	})
 	if err != nil {

@@ -223,7 +223,7 @@ func (g *Graph) Projects(ctx context.Context, viewer User, q ProjectQuery) (Page
 	if err != nil {
 		return Page[Project]{}, err
 	}
-	after, token, err := q.start()
+	after, token, err := g.cursors.start(viewer, q.PageRequest)
 	if err != nil {
 		return Page[Project]{}, err
 	}
@@ -242,7 +242,7 @@ func (g *Graph) Projects(ctx context.Context, viewer User, q ProjectQuery) (Page
 		}
 		// All of this page was lost: read on rather than answer an empty
 		// page with more to follow and no cursor to follow it by.
-		if after, _, err = last.start(); err != nil {
+		if after, _, err = g.cursors.start(viewer, last); err != nil {
 			return Page[Project]{}, err
 		}
 		names, cursors, hasNext, err = g.lookupProjects(ctx, viewer, q.Permission, size, after, token)
@@ -297,7 +297,7 @@ func (g *Graph) lookupProjects(ctx context.Context, viewer User, permission sche
 	if err != nil {
 		return nil, nil, false, fromSpiceDB(ctx, err, "")
 	}
-	return readPage(ctx, stream.Recv, size, token, func(r *v1.LookupResourcesResponse) (string, bool) {
+	return readPage(ctx, stream.Recv, size, g.cursors.issuer(viewer, token), func(r *v1.LookupResourcesResponse) (string, bool) {
 		return r.GetResourceObjectId(), r.GetPermissionship() == v1.LookupPermissionship_LOOKUP_PERMISSIONSHIP_HAS_PERMISSION
 	})
 }

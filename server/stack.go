@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -80,11 +81,68 @@ func OpenStack(ctx context.Context, cfg StackConfig) (_ *Stack, err error) {
 	if s.Engine, err = embedded.Start(ctx, engineCfg); err != nil {
 		return s, err
 	}
+	// After the datastore: its lock keeps a second server from making a
+	// key of its own at the same time.
+	key, err := cursorKey(cfg.DataDir, !cfg.Existing)
+	if err != nil {
+		return s, err
+	}
+	if key != nil {
+		graphOpts = append(graphOpts, relations.WithCursorKey(key))
+	}
 	if s.Graph, err = relations.Open(ctx, s.Engine.Conn(), s.Catalog, append(graphOpts, relations.WithHeadChecker(s.Engine))...); err != nil {
 		return s, err
 	}
 	return s, nil
 }
+
+// CursorKeyFile holds, under a data directory, the key page cursors are
+// signed with, so that they outlive a restart.
+const CursorKeyFile = "cursor.key"
+
+// cursorKey reads the data directory's cursor key. A missing one is made
+// if create is set, and is nil otherwise (the graph then makes its own,
+// for as long as it runs).
+func cursorKey(dir string, create bool) ([]byte, error) {
+	path := filepath.Join(dir, CursorKeyFile)
+	key, err := os.ReadFile(path)
+	switch {
+	case err == nil && len(key) < cursorKeySize:
+		return nil, fmt.Errorf("cursor key %s is damaged: %d bytes, not %d; delete it to make a new one (open page cursors then stop working)", path, len(key), cursorKeySize)
+	case err == nil:
+		return key, nil
+	case !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("cursor key: %w", err)
+	case !create:
+		return nil, nil
+	}
+	key = make([]byte, cursorKeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, fmt.Errorf("cursor key: %w", err)
+	}
+	// Whole or not at all: written aside, synced, then renamed into place.
+	tmp, err := os.CreateTemp(dir, CursorKeyFile+".*")
+	if err != nil {
+		return nil, fmt.Errorf("cursor key: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(key)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cursor key: %w", err)
+	}
+	return key, nil
+}
+
+const cursorKeySize = 32
 
 // Ready reports whether the stack can serve: nil when the datastore is
 // ready.

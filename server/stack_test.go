@@ -71,10 +71,21 @@ func TestRestartKeepsGraphAndTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	first, err := s.Graph.Members(t.Context(), alice, "apollo", relations.MemberQuery{PageRequest: relations.PageRequest{First: 1, Token: token}})
+	if err != nil || !first.HasNext {
+		t.Fatalf("first page of members: %+v, %v", first, err)
+	}
 	closeStack(t, s)
 
 	s = openStack(t, dir)
 	defer closeStack(t, s)
+	next, err := s.Graph.Members(t.Context(), alice, "apollo", relations.MemberQuery{PageRequest: relations.PageRequest{First: 1, After: first.EndCursor()}})
+	if err != nil {
+		t.Fatalf("a page cursor from before the restart: %v", err)
+	}
+	if len(next.Items) != 1 || next.Items[0].User == first.Items[0].User {
+		t.Fatalf("the page after the restart: %+v, after %+v", next.Items, first.Items)
+	}
 	ok, err := s.Graph.Check(t.Context(), bob, relations.Object{Type: "project", ID: "apollo"}, "write", token)
 	if err != nil {
 		t.Fatalf("a token from before the restart: %v", err)
