@@ -24,6 +24,9 @@ type Options struct {
 	DepthLimit int
 	// MaxBatch caps the operations of one batched POST (default 10).
 	MaxBatch int
+	// MaxSubscriptionsPerUser caps the subscriptions one user has open at
+	// once, over all their connections (default 20).
+	MaxSubscriptionsPerUser int
 	// DisableIntrospection turns off schema introspection.
 	DisableIntrospection bool
 	// Metrics, if set, measures operations and errors.
@@ -48,7 +51,11 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 	if opts.MaxBatch == 0 {
 		opts.MaxBatch = 10
 	}
-	schema := NewExecutableSchema(Config{Resolvers: &Resolver{Graph: g}, Complexity: complexity()})
+	if opts.MaxSubscriptionsPerUser == 0 {
+		opts.MaxSubscriptionsPerUser = 20
+	}
+	resolver := &Resolver{Graph: g, subscriptions: &subscriptionSlots{limit: opts.MaxSubscriptionsPerUser, open: map[string]int{}}}
+	schema := NewExecutableSchema(Config{Resolvers: resolver, Complexity: complexity()})
 	srv := handler.New(schema)
 	if opts.WebsocketAuth != nil {
 		srv.AddTransport(transport.Websocket{

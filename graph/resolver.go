@@ -6,5 +6,6 @@ import (
 
 // Resolver holds what every resolver needs; it is dependency injection only.
 type Resolver struct {
-	Graph *relations.Graph
+	Graph         *relations.Graph
+	subscriptions *subscriptionSlots
 }

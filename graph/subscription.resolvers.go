@@ -50,11 +50,16 @@ func (r *subscriptionResolver) MembershipChanged(ctx context.Context, project st
 	if err != nil {
 		return nil, err
 	}
-	events, errs, err := r.Graph.WatchMembership(ctx, u, project, consistency(ctx, nil))
+	release, err := r.subscriptions.take(u)
 	if err != nil {
 		return nil, err
 	}
-	return forward(ctx, events, errs), nil
+	events, errs, err := r.Graph.WatchMembership(ctx, u, project, consistency(ctx, nil))
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return forward(ctx, events, errs, release), nil
 }
 
 // ViewerProjectsChanged is the resolver for the viewerProjectsChanged field.
@@ -63,11 +68,16 @@ func (r *subscriptionResolver) ViewerProjectsChanged(ctx context.Context) (<-cha
 	if err != nil {
 		return nil, err
 	}
-	events, errs, err := r.Graph.WatchViewerProjects(ctx, u)
+	release, err := r.subscriptions.take(u)
 	if err != nil {
 		return nil, err
 	}
-	return forward(ctx, events, errs), nil
+	events, errs, err := r.Graph.WatchViewerProjects(ctx, u)
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return forward(ctx, events, errs, release), nil
 }
 
 // MembershipEvent returns MembershipEventResolver implementation.

@@ -2,18 +2,57 @@ package graph
 
 import (
 	"context"
+	"fmt"
+	"sync"
+
+	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/seed-6461fa00/trellis/relations"
 )
+
+// subscriptionSlots caps the subscriptions each user has open, over all
+// their connections: every one keeps a SpiceDB Watch running, which reads
+// the change log on every commit, so one token opening thousands would
+// tax every write.
+type subscriptionSlots struct {
+	limit int
+	mu    sync.Mutex
+	open  map[string]int
+}
+
+// take reserves a subscription for user; release gives it back.
+func (s *subscriptionSlots) take(user relations.User) (release func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.open[user.ID] >= s.limit {
+		return nil, &gqlerror.Error{
+			Message:    fmt.Sprintf("you have %d subscriptions open, the most one user may; end one before starting another", s.limit),
+			Extensions: map[string]any{"code": "TOO_MANY_SUBSCRIPTIONS"},
+		}
+	}
+	s.open[user.ID]++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if s.open[user.ID]--; s.open[user.ID] == 0 {
+				delete(s.open, user.ID)
+			}
+		})
+	}, nil
+}
 
 // forward adapts a stream of events to what gqlgen sends: pointers, closed
 // when the stream or the subscription ends. A stream that ends in an error
 // (not the viewer losing access, which ends it quietly) sends one last
 // event carrying it, which every field of the event answers with: the
 // client learns the subscription failed, rather than see it complete.
-func forward(ctx context.Context, events <-chan relations.MembershipEvent, errs <-chan error) <-chan *relations.MembershipEvent {
+// release is called once the subscription is over.
+func forward(ctx context.Context, events <-chan relations.MembershipEvent, errs <-chan error, release func()) <-chan *relations.MembershipEvent {
 	out := make(chan *relations.MembershipEvent)
 	go func() {
+		defer release()
 		defer close(out)
 		send := func(ev relations.MembershipEvent) bool {
 			select {

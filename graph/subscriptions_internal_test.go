@@ -21,7 +21,7 @@ func TestFailedStreamEndsWithItsError(t *testing.T) {
 		}
 		close(events)
 		close(errs)
-		return forward(ctx, events, errs)
+		return forward(ctx, events, errs, func() {})
 	}
 
 	failed := errors.New("the relation graph is unavailable")

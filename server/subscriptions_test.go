@@ -3,12 +3,17 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
+
+	"github.com/seed-6461fa00/trellis/graph"
+	"github.com/seed-6461fa00/trellis/relations/relationstest"
+	"github.com/seed-6461fa00/trellis/server"
 )
 
 type wsMessage struct {
@@ -186,5 +191,60 @@ func TestWebSocketRefusesAnExpiredToken(t *testing.T) {
 	}
 	if _, acknowledged := connect(t, url, token); acknowledged {
 		t.Fatal("a connection with an expired token was acknowledged")
+	}
+}
+
+// TestSubscriptionsPerUserAreCapped: a user holds at most the configured
+// number of subscriptions open, over all their connections; ending one
+// frees its place.
+func TestSubscriptionsPerUserAreCapped(t *testing.T) {
+	url, auth := serveGraph(t, relationstest.Open(t), server.Options{GraphQL: graph.Options{MaxSubscriptionsPerUser: 2}})
+	alice := userClient(t, url, auth, "alice")
+	alice.ok(`mutation { createProject(input: {name: "apollo"}) { consistencyToken } }`, nil)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	start := func(conn *websocket.Conn, id string) {
+		payload, _ := json.Marshal(map[string]any{"query": `subscription { membershipChanged(project: "apollo") { user { id } } }`})
+		if err := wsjson.Write(ctx, conn, wsMessage{ID: id, Type: "subscribe", Payload: payload}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, _ := connect(t, url, alice.token)
+	start(first, "1")
+	start(first, "2")
+	time.Sleep(200 * time.Millisecond) // let both streams start
+
+	second, _ := connect(t, url, alice.token)
+	start(second, "3")
+	if m, ok := read(t, second, 10*time.Second); !ok || !strings.Contains(string(m.Payload), "TOO_MANY_SUBSCRIPTIONS") {
+		t.Fatalf("a third subscription: %+v %s", m, m.Payload)
+	}
+	if m, ok := read(t, second, 10*time.Second); !ok || m.Type != "complete" {
+		t.Fatalf("a refused subscription did not complete: %+v", m)
+	}
+
+	if err := wsjson.Write(ctx, first, wsMessage{ID: "1", Type: "complete"}); err != nil {
+		t.Fatal(err)
+	}
+	// The place is free once the ended stream has wound down: try until a
+	// new subscription hears a change instead of being refused.
+	for attempt := 0; ; attempt++ {
+		id := fmt.Sprint("retry-", attempt)
+		start(second, id)
+		time.Sleep(100 * time.Millisecond)
+		alice.ok(fmt.Sprintf(`mutation { addMember(input: {project: "apollo", user: "u%d", role: READER}) { consistencyToken } }`, attempt), nil)
+		m, ok := read(t, second, 10*time.Second)
+		if !ok {
+			t.Fatal("no reply to a subscription after another ended")
+		}
+		if strings.Contains(string(m.Payload), `"user":{"id":"user:u`) {
+			return
+		}
+		if !strings.Contains(string(m.Payload), "TOO_MANY_SUBSCRIPTIONS") || attempt == 20 {
+			t.Fatalf("subscribing after another ended: %+v %s", m, m.Payload)
+		}
+		if m, ok := read(t, second, 10*time.Second); !ok || m.Type != "complete" {
+			t.Fatalf("a refused subscription did not complete: %+v", m)
+		}
 	}
 }
