@@ -73,6 +73,9 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 		srv.Use(extension.Introspection{})
 	}
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
+	// After persisted queries have filled in the text, before gqlgen
+	// parses and validates it.
+	srv.Use(selectionLimit{max: opts.ComplexityLimit})
 	// Before gqlgen's complexity, which expands every fragment spread.
 	srv.Use(newOperationLimits(schema.Schema(), 10*opts.ComplexityLimit, opts.DepthLimit, !opts.DisableIntrospection))
 	srv.Use(&extension.ComplexityLimit{Func: func(ctx context.Context, _ *graphql.OperationContext) int {

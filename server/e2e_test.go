@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -242,5 +245,41 @@ func TestUnauthenticated(t *testing.T) {
 		if r.Data != nil {
 			t.Errorf("%s: data returned without authentication: %v", name, r.Data)
 		}
+	}
+}
+
+// TestReadmeTourQuery sends the query the README's tour has bob send, as
+// written there, so the tour cannot drift from the API or its limits.
+func TestReadmeTourQuery(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`-d '(\{"query":.*\})'`).FindSubmatch(readme)
+	if m == nil {
+		t.Fatal("the README's tour has no curl query")
+	}
+	url, auth := startServer(t)
+	alice := userClient(t, url, auth, "alice")
+	bob := userClient(t, url, auth, "bob")
+	alice.ok(`mutation { createProject(input: {name: "apollo", displayName: "Apollo"}) { consistencyToken } }`, nil)
+	added := alice.ok(`mutation { addMember(input: {project: "apollo", user: "bob", role: WRITER}) { consistencyToken } }`, nil)
+
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, bytes.NewReader(m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+bob.token)
+	req.Header.Set("X-Consistency-Token", added["addMember"].(map[string]any)["consistencyToken"].(string))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || strings.Contains(string(body), `"errors"`) ||
+		!strings.Contains(string(body), `"name":"apollo","viewerRole":"WRITER"`) {
+		t.Fatalf("the README's query as bob: %d %s", resp.StatusCode, body)
 	}
 }

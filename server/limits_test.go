@@ -164,3 +164,18 @@ func TestFragmentsSpreadTwiceOverAreCheap(t *testing.T) {
 		}
 	}
 }
+
+// TestManyFieldsAreRefusedBeforeValidation: GraphQL validation compares
+// the fields of one name pairwise, so a document of many copies of one
+// field would hold a core for minutes inside a 1 MiB body. One selecting
+// more fields than the complexity limit is refused before it is validated;
+// one at the limit is served.
+func TestManyFieldsAreRefusedBeforeValidation(t *testing.T) {
+	url, auth := startServer(t)
+	alice := userClient(t, url, auth, "alice")
+	r := alice.do("{"+strings.Repeat(" viewer { id }", 1001)+" }", nil)
+	if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, "selects 2002 fields") {
+		t.Fatalf("2,002 fields: %v; want them refused by count", r.Errors)
+	}
+	alice.ok("{"+strings.Repeat(" viewer { id }", 100)+" }", nil)
+}
