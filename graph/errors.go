@@ -22,6 +22,12 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		if errors.As(err, &already) && already.Extensions["code"] != nil {
 			return gqlErr
 		}
+		if already != nil && already.Err == nil {
+			// Made by gqlgen about the request itself (a persisted query's
+			// hash that does not match its text, say), wrapping no failure.
+			gqlErr.Extensions = map[string]any{"code": "BAD_REQUEST"}
+			return gqlErr
+		}
 		slog.ErrorContext(ctx, "graphql: unexpected error", "path", gqlErr.Path.String(), "err", err)
 		gqlErr.Message = "internal error"
 		gqlErr.Extensions = map[string]any{"code": string(relations.CodeInternal)}

@@ -37,6 +37,9 @@ import (
 // The walk measures each fragment once, so it is as long as the text.
 type operationLimits struct {
 	fields, depth, introspection int
+	// introspectionOff refuses any introspection as a client error;
+	// gqlgen's own refusal, deep in execution, reads as an internal one.
+	introspectionOff bool
 	// fanout is, per list field of an introspection type, its longest
 	// length in this schema.
 	fanout map[string]int
@@ -80,7 +83,7 @@ func newOperationLimits(s *ast.Schema, fields, depth int, introspection bool) op
 		widen("args", len(d.Arguments))
 		widen("locations", len(d.Locations))
 	}
-	l := operationLimits{fields: fields, depth: depth, introspection: math.MaxInt, fanout: f}
+	l := operationLimits{fields: fields, depth: depth, introspection: math.MaxInt, introspectionOff: !introspection, fanout: f}
 	if introspection {
 		doc, err := gqlparser.LoadQuery(s, fullIntrospection)
 		if err != nil {
@@ -101,6 +104,8 @@ func (l operationLimits) MutateOperationContext(_ context.Context, rc *graphql.O
 	}
 	var err *gqlerror.Error
 	switch m := l.measure(rc.Doc, rc.Operation); {
+	case l.introspectionOff && m.introspection > 0:
+		err = gqlerror.Errorf("introspection is turned off on this server")
 	case m.introspection > l.introspection:
 		err = gqlerror.Errorf("the operation's introspection could resolve %d values; the limit is %d", m.introspection, l.introspection)
 	case m.fields > l.fields:

@@ -86,10 +86,26 @@ func TestIntrospectionSwitch(t *testing.T) {
 	env := relationstest.Open(t)
 	url, auth := serveGraph(t, env, server.Options{GraphQL: graph.Options{DisableIntrospection: true}})
 	alice := userClient(t, url, auth, "alice")
-	if r := alice.do(`{ __schema { types { name } } }`, nil); len(r.Errors) == 0 {
-		t.Fatal("introspection answered while switched off")
+	// Refused as the client's mistake, not reported as a failure of ours.
+	for _, q := range []string{`{ __schema { types { name } } }`, `{ __type(name: "Project") { name } }`} {
+		if r := alice.do(q, nil); len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, "introspection is turned off") {
+			t.Fatalf("%s while introspection is off: %v", q, r.Errors)
+		}
 	}
-	alice.ok(`{ viewer { id } }`, nil)
+	alice.ok(`{ viewer { id __typename } }`, nil)
+}
+
+// TestPersistedQueryMistakesAreTheClients: a persisted query whose hash
+// does not match its text is a bad request, not an internal error.
+func TestPersistedQueryMistakesAreTheClients(t *testing.T) {
+	url, auth := startServer(t)
+	alice := userClient(t, url, auth, "alice")
+	r := alice.do(`{ viewer { id } }`, nil, func(req map[string]any) {
+		req["extensions"] = map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": strings.Repeat("0", 64)}}
+	})
+	if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "BAD_REQUEST" || !strings.Contains(r.Errors[0].Message, "hash does not match") {
+		t.Fatalf("a persisted query with the wrong hash: %v", r.Errors)
+	}
 }
 
 // TestIntrospectionIsBounded: the full introspection query GraphiQL sends
