@@ -277,10 +277,10 @@ func (ec *executionContext) _Artifact_sharedWith(ctx context.Context, field grap
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v *model.ShareConnection) graphql.Marshaler {
-			return ec.marshalNShareConnection2ᚖgithubᚗcomᚋseedᚑ6461fa00ᚋtrellisᚋgraphᚋmodelᚐShareConnection(ctx, selections, v)
+			return ec.marshalOShareConnection2ᚖgithubᚗcomᚋseedᚑ6461fa00ᚋtrellisᚋgraphᚋmodelᚐShareConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Artifact_sharedWith(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1025,7 +1025,7 @@ func (ec *executionContext) _Artifact(ctx context.Context, sel ast.SelectionSet,
 				})
 		case "sharedWith":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Artifact_sharedWith(ctx, field, obj)
 				})
@@ -1411,14 +1411,6 @@ func (ec *executionContext) unmarshalNShareArtifactInput2githubᚗcomᚋseedᚑ6
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNShareConnection2ᚖgithubᚗcomᚋseedᚑ6461fa00ᚋtrellisᚋgraphᚋmodelᚐShareConnection(ctx context.Context, sel ast.SelectionSet, v *model.ShareConnection) graphql.Marshaler {
-	if v == nil {
-		graphql.AddInvalidNullError(ctx, "ShareConnection!")
-		return graphql.Null
-	}
-	return ec._ShareConnection(ctx, sel, v)
-}
-
 func (ec *executionContext) marshalNShareEdge2ᚕᚖgithubᚗcomᚋseedᚑ6461fa00ᚋtrellisᚋgraphᚋmodelᚐShareEdgeᚄ(ctx context.Context, sel ast.SelectionSet, v []*model.ShareEdge) graphql.Marshaler {
 	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
 		fc := graphql.GetFieldContext(ctx)
@@ -1453,6 +1445,13 @@ func (ec *executionContext) marshalOArtifact2ᚖgithubᚗcomᚋseedᚑ6461fa00�
 		return graphql.Null
 	}
 	return ec._Artifact(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOShareConnection2ᚖgithubᚗcomᚋseedᚑ6461fa00ᚋtrellisᚋgraphᚋmodelᚐShareConnection(ctx context.Context, sel ast.SelectionSet, v *model.ShareConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._ShareConnection(ctx, sel, v)
 }
 
 // endregion ***************************** type.gotpl *****************************

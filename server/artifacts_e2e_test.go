@@ -67,8 +67,13 @@ func TestArtifactsEndToEnd(t *testing.T) {
 	if by := rita.ok(people, map[string]any{"t": tok})["artifact"].(map[string]any)["createdBy"]; by == nil || by.(map[string]any)["id"] != "user:wendy" {
 		t.Fatalf("a project reader sees the creator as %v, want user:wendy", by)
 	}
-	if code := sam.code(`query($t: String) { artifact(kind: JOB, id: "train-7", consistencyToken: $t) { sharedWith { edges { node { role } } } } }`, map[string]any{"t": tok}); code != "FORBIDDEN" {
-		t.Fatalf("a shared user listing the shares: %q", code)
+	// Asking for the shares costs a shared user only that field.
+	r := sam.do(`query($t: String) { artifact(kind: JOB, id: "train-7", consistencyToken: $t) { name sharedWith { edges { node { role } } } } }`, map[string]any{"t": tok})
+	if len(r.Errors) != 1 || r.Errors[0].Extensions["code"] != "FORBIDDEN" {
+		t.Fatalf("a shared user listing the shares: %v", r.Errors)
+	}
+	if a, _ := r.Data["artifact"].(map[string]any); a == nil || a["name"] == nil || a["sharedWith"] != nil {
+		t.Fatalf("a shared user listing the shares got %v; want the artifact, its shares null", r.Data)
 	}
 	// sharedWith is a connection: pages in role-then-user order, each page
 	// of one listing at the first page's snapshot.
