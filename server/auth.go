@@ -120,8 +120,9 @@ func (a *Authenticator) AuthenticateHeader(h string) (relations.User, error) {
 // authenticateUntil is AuthenticateHeader, also saying when the token
 // expires.
 func (a *Authenticator) authenticateUntil(h string) (relations.User, time.Time, error) {
-	raw, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok || strings.TrimSpace(raw) == "" {
+	// The scheme's name is case-insensitive (RFC 9110, section 11.1).
+	scheme, raw, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || strings.TrimSpace(raw) == "" {
 		return relations.User{}, time.Time{}, errUnauthenticated
 	}
 	opts := []jwt.ParserOption{

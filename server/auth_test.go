@@ -50,6 +50,7 @@ func TestJWTAcceptReject(t *testing.T) {
 		want   string // user ID, or "" for rejected
 	}{
 		{"valid", "Bearer " + sign(secret, jwt.SigningMethodHS256, good()), "alice"},
+		{"scheme in lower case", "bearer " + sign(secret, jwt.SigningMethodHS256, good()), "alice"},
 		{"subject that is no SpiceDB ID", "Bearer " + sign(secret, jwt.SigningMethodHS256, with("sub", "alice@example.com")), "=YWxpY2VAZXhhbXBsZS5jb20="},
 		{"expired", "Bearer " + sign(secret, jwt.SigningMethodHS256, with("exp", now.Add(-time.Hour).Unix())), ""},
 		{"no expiry", "Bearer " + sign(secret, jwt.SigningMethodHS256, with("exp", nil)), ""},
