@@ -6,16 +6,25 @@ import (
 	"io/fs"
 
 	"github.com/authzed/spicedb/pkg/development"
-	"github.com/authzed/spicedb/pkg/schemadsl/compiler"
-	"github.com/authzed/spicedb/pkg/schemadsl/input"
+	devinterface "github.com/authzed/spicedb/pkg/proto/developer/v1"
 )
 
-// Compile checks schema text with SpiceDB's own compiler.
-func Compile(source, text string) error {
-	if _, err := compiler.Compile(compiler.InputSchema{Source: input.Source(source), SchemaString: text}, compiler.AllowUnprefixedObjectType()); err != nil {
-		return fmt.Errorf("%s: %w", source, err)
+// Check checks schema text the way SpiceDB checks a schema it is asked to
+// write: its syntax, and that every type, relation and permission it uses
+// is defined, once. It returns one line per problem, with its line number.
+func Check(ctx context.Context, text string) (problems []string, err error) {
+	devCtx, devErrs, err := development.NewDevContext(ctx, &devinterface.RequestContext{Schema: text})
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	if devErrs != nil {
+		for _, e := range devErrs.GetInputErrors() {
+			problems = append(problems, fmt.Sprintf("line %d: %s", e.GetLine(), e.GetMessage()))
+		}
+		return problems, nil
+	}
+	devCtx.Dispose()
+	return nil, nil
 }
 
 // Validate runs a SpiceDB validation file (the format zed and the

@@ -47,11 +47,16 @@ func TestSchemaCommands(t *testing.T) {
 
 	dir := t.TempDir()
 	broken := filepath.Join(dir, "broken.zed")
-	if err := os.WriteFile(broken, []byte("definition user {}\ndefinition doc { relation owner: usr }\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := run(t, "schema", "validate", broken); err == nil {
-		t.Fatal("a schema naming an undefined type validated")
+	for name, c := range map[string]struct{ text, line string }{
+		"an undefined type":     {"definition user {}\n\ndefinition doc {\n\trelation owner: usr\n}\n", "line 4"},
+		"an undefined relation": {"definition user {}\n\ndefinition doc {\n\trelation owner: user\n\tpermission read = owner + viewer\n}\n", "line 5"},
+	} {
+		if err := os.WriteFile(broken, []byte(c.text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := run(t, "schema", "validate", broken); err == nil || !strings.Contains(out, c.line) {
+			t.Fatalf("a schema naming %s: %v\n%s", name, err, out)
+		}
 	}
 	wrong := filepath.Join(dir, "wrong.yaml")
 	if err := os.WriteFile(wrong, []byte("schemaFile: schema.zed\nrelationships: |-\n  project:p#reader@user:rita\nassertions:\n  assertTrue:\n    - \"project:p#write@user:rita\"\n"), 0o600); err != nil {

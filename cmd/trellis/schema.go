@@ -113,24 +113,30 @@ func validateSchema(ctx context.Context, cmd *cli.Command) error {
 		return err
 	}
 	out := cmd.Root().Writer
-	if strings.HasSuffix(path, ".zed") {
-		if err := schema.Compile(path, string(raw)); err != nil {
-			return err
-		}
-		_, err := fmt.Fprintf(out, "%s: valid\n", path)
-		return err
+	zed := strings.HasSuffix(path, ".zed")
+	var problems []string
+	var n int
+	if zed {
+		problems, err = schema.Check(ctx, string(raw))
+	} else {
+		problems, n, err = schema.Validate(ctx, raw, os.DirFS(filepath.Dir(path)))
 	}
-	problems, n, err := schema.Validate(ctx, raw, os.DirFS(filepath.Dir(path)))
 	if err != nil {
 		return err
 	}
 	for _, p := range problems {
 		fmt.Fprintf(out, "%s: %s\n", path, p)
 	}
-	if len(problems) > 0 {
+	switch {
+	case len(problems) == 1:
+		return fmt.Errorf("%s: 1 problem", path)
+	case len(problems) > 1:
 		return fmt.Errorf("%s: %d problems", path, len(problems))
+	case zed:
+		_, err = fmt.Fprintf(out, "%s: valid\n", path)
+	default:
+		_, err = fmt.Fprintf(out, "%s: valid, %d assertions hold\n", path, n)
 	}
-	_, err = fmt.Fprintf(out, "%s: valid, %d assertions hold\n", path, n)
 	return err
 }
 
