@@ -62,8 +62,13 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 			KeepAlivePingInterval: 15 * time.Second,
 			InitTimeout:           10 * time.Second,
 			InitFunc: func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
-				ctx, err := opts.WebsocketAuth(ctx, payload)
-				return ctx, nil, err
+				authed, err := opts.WebsocketAuth(ctx, payload)
+				if err != nil {
+					// graphql-transport-ws's code for a refused
+					// connection_init, so clients know to sign in again.
+					return transport.AppendCloseReason(transport.WithWebsocketCloseCode(ctx, 4403), "Forbidden"), nil, err
+				}
+				return authed, nil, nil
 			},
 		})
 	}
