@@ -151,7 +151,7 @@ func storedSchema(ctx context.Context, cmd *cli.Command) (schema.Source, error) 
 			return schema.Source{Name: name + " (no schema yet)"}, nil
 		}
 		if err != nil {
-			return schema.Source{}, fmt.Errorf("read the schema of %s: %w", name, err)
+			return schema.Source{}, fmt.Errorf("read %s: %w", name, err)
 		}
 		return schema.Source{Name: name, Text: resp.GetSchemaText()}, nil
 	}

@@ -60,6 +60,11 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "otel-service-name", Value: "trellis", Usage: "service.name of this process in traces", Sources: cli.EnvVars("TRELLIS_OTEL_SERVICE_NAME")},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
+			if cmd.Args().Present() {
+				// A mistyped flag (one dash, a missing =) would otherwise
+				// be dropped without a word.
+				return fmt.Errorf("serve takes flags only, not %q", cmd.Args().Slice())
+			}
 			return serve(ctx, readServeConfig(cmd))
 		},
 	}
@@ -278,7 +283,10 @@ func loadSecret(cfg serveConfig) ([]byte, error) {
 		// as text is not part of the secret the issuer signs with; a
 		// binary secret is taken whole, whatever its last bytes.
 		if text := bytes.TrimRight(s, "\r\n"); isText(text) {
-			return text, nil
+			s = text
+		}
+		if len(s) == 0 {
+			return nil, fmt.Errorf("jwt secret: %s is empty", cfg.secretFile)
 		}
 		return s, nil
 	}

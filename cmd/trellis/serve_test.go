@@ -214,4 +214,21 @@ func TestSecretFileLineEndIsNotTheSecret(t *testing.T) {
 	if got, err := loadSecret(serveConfig{secretFile: path}); err != nil || !bytes.Equal(got, binary) {
 		t.Fatalf("loaded %x, %v; want the binary secret %x whole", got, err, binary)
 	}
+	// An empty file, or one of a line end alone, is said to be empty.
+	for _, content := range []string{"", "\n"} {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := loadSecret(serveConfig{secretFile: path}); err == nil || !strings.Contains(err.Error(), "is empty") {
+			t.Fatalf("a secret file holding %q: %v", content, err)
+		}
+	}
+}
+
+// TestServeRefusesArguments: serve takes flags only; a stray argument (a
+// flag mistyped) is an error, not ignored.
+func TestServeRefusesArguments(t *testing.T) {
+	if _, err := run(t, "serve", "--dev", "-data=x", "extra"); err == nil || !strings.Contains(err.Error(), "flags only") {
+		t.Fatalf("serve with a stray argument: %v", err)
+	}
 }
