@@ -65,7 +65,7 @@ func (g *Graph) RegisterArtifact(ctx context.Context, actor User, project string
 	if err := ref.validate(); err != nil {
 		return Artifact{}, "", err
 	}
-	if err := validateText("name", name, maxDisplayName); err != nil {
+	if err := validateText("name", name, maxDisplayName, false); err != nil {
 		return Artifact{}, "", err
 	}
 	pre, err := g.authorize(ctx, actor, project, schema.ProjectWrite)

@@ -144,12 +144,12 @@ type ProjectUpdate struct {
 // actor needs manage_members (managers and admins).
 func (g *Graph) UpdateProject(ctx context.Context, actor User, project string, u ProjectUpdate) (Project, Token, error) {
 	if u.DisplayName != nil {
-		if err := validateText("displayName", *u.DisplayName, maxDisplayName); err != nil {
+		if err := validateText("displayName", *u.DisplayName, maxDisplayName, false); err != nil {
 			return Project{}, "", err
 		}
 	}
 	if u.Description != nil {
-		if err := validateText("description", *u.Description, maxDescription); err != nil {
+		if err := validateText("description", *u.Description, maxDescription, true); err != nil {
 			return Project{}, "", err
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
@@ -44,12 +46,24 @@ func ValidateProjectName(name string) error {
 	return nil
 }
 
-func validateText(field, s string, limit int) error {
+// validateText checks text a user gives a project or artifact: valid
+// UTF-8 within limit characters, no control characters (a description
+// may hold line breaks and tabs), and not blank unless empty: an empty
+// name falls back to the ID, a blank one would show as nothing.
+func validateText(field, s string, limit int, multiline bool) error {
 	if !utf8.ValidString(s) {
 		return invalid(field, "%s is not valid UTF-8", field)
 	}
 	if n := utf8.RuneCountInString(s); n > limit {
 		return invalid(field, "%s is %d characters long; the limit is %d", field, n, limit)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r')) {
+			return invalid(field, "%s holds the control character %U", field, r)
+		}
+	}
+	if !multiline && s != "" && strings.TrimSpace(s) == "" {
+		return invalid(field, "%s is blank; leave it empty to show the ID instead", field)
 	}
 	return nil
 }
@@ -60,10 +74,10 @@ func (g *Graph) CreateProject(ctx context.Context, actor User, p NewProject) (Pr
 	if err := ValidateProjectName(p.Name); err != nil {
 		return Project{}, "", err
 	}
-	if err := validateText("displayName", p.DisplayName, maxDisplayName); err != nil {
+	if err := validateText("displayName", p.DisplayName, maxDisplayName, false); err != nil {
 		return Project{}, "", err
 	}
-	if err := validateText("description", p.Description, maxDescription); err != nil {
+	if err := validateText("description", p.Description, maxDescription, true); err != nil {
 		return Project{}, "", err
 	}
 	if p.DisplayName == "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/seed-6461fa00/trellis/relations"
@@ -146,5 +147,32 @@ func TestFailedCreateGivesTheNameBack(t *testing.T) {
 	}
 	if _, _, err := env.Graph.CreateProject(ctx, bob, relations.NewProject{Name: "hermes"}); err != nil {
 		t.Fatalf("the name of the project that failed: %v", err)
+	}
+}
+
+// TestProjectTextIsChecked: display names and descriptions are refused
+// when they hold control characters or a display name is blank; a
+// description may break lines.
+func TestProjectTextIsChecked(t *testing.T) {
+	env := relationstest.Open(t)
+	ctx := t.Context()
+	alice := relationstest.MustUser(t, "alice")
+	for _, bad := range []relations.NewProject{
+		{Name: "nul", DisplayName: "Apollo\x00"},
+		{Name: "blank", DisplayName: "   "},
+		{Name: "bell", Description: "ring\a"},
+		{Name: "long", DisplayName: strings.Repeat("x", 1000)},
+	} {
+		if _, _, err := env.Graph.CreateProject(ctx, alice, bad); relations.ErrorCode(err) != relations.CodeInvalid {
+			t.Errorf("%+v: %v, want BAD_USER_INPUT", bad, err)
+		}
+	}
+	p, _, err := env.Graph.CreateProject(ctx, alice, relations.NewProject{Name: "fine", Description: "line one\n\tline two"})
+	if err != nil || p.Description != "line one\n\tline two" {
+		t.Fatalf("a description over two lines: %+v, %v", p, err)
+	}
+	blank := " "
+	if _, _, err := env.Graph.UpdateProject(ctx, alice, "fine", relations.ProjectUpdate{DisplayName: &blank}); relations.ErrorCode(err) != relations.CodeInvalid {
+		t.Fatalf("updating to a blank display name: %v", err)
 	}
 }
