@@ -43,6 +43,7 @@ func pageRequest(first *int, after *string, t relations.Token) relations.PageReq
 	r := relations.PageRequest{Token: t}
 	if first != nil {
 		r.First = *first
+		r.Probe = *first == 0
 	}
 	if after != nil {
 		r.After = *after

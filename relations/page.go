@@ -41,6 +41,10 @@ type PageRequest struct {
 	First int
 	After string
 	Token Token
+	// Probe asks for no items, only whether any follow the cursor: a
+	// client's "first: 0", which First's zero value (the default size)
+	// cannot say.
+	Probe bool
 }
 
 // cursor is what an opaque page cursor holds. SpiceDB pins a cursor to the
@@ -104,6 +108,8 @@ func (r PageRequest) pageSize() (int, error) {
 	switch {
 	case r.First < 0:
 		return 0, invalid("first", "first must not be negative")
+	case r.Probe:
+		return 0, nil
 	case r.First == 0:
 		return DefaultPageSize, nil
 	case r.First > MaxPageSize:

@@ -283,3 +283,29 @@ func TestReadmeTourQuery(t *testing.T) {
 		t.Fatalf("the README's query as bob: %d %s", resp.StatusCode, body)
 	}
 }
+
+// TestFirstZeroListsNothing: first: 0 returns no items, and says whether
+// any would follow, for projects, members and artifacts alike.
+func TestFirstZeroListsNothing(t *testing.T) {
+	url, auth := startServer(t)
+	alice := userClient(t, url, auth, "alice")
+	nobody := userClient(t, url, auth, "nobody")
+	created := alice.ok(`mutation { createProject(input: {name: "apollo"}) { consistencyToken } }`, nil)
+	token := created["createProject"].(map[string]any)["consistencyToken"].(string)
+	const q = `query($t: String) {
+		projects(first: 0, consistencyToken: $t) { edges { node { name } } pageInfo { hasNextPage } }
+		project(name: "apollo", consistencyToken: $t) { members(first: 0) { edges { node { role } } pageInfo { hasNextPage } } }
+	}`
+	data := alice.ok(q, map[string]any{"t": token})
+	projects := data["projects"].(map[string]any)
+	members := data["project"].(map[string]any)["members"].(map[string]any)
+	for name, conn := range map[string]map[string]any{"projects": projects, "members": members} {
+		if edges := conn["edges"].([]any); len(edges) != 0 || conn["pageInfo"].(map[string]any)["hasNextPage"] != true {
+			t.Fatalf("%s(first: 0): %v; want no edges and more to follow", name, conn)
+		}
+	}
+	none := nobody.ok(`query($t: String) { projects(first: 0, consistencyToken: $t) { edges { node { name } } pageInfo { hasNextPage } } }`, map[string]any{"t": token})
+	if info := none["projects"].(map[string]any)["pageInfo"].(map[string]any); info["hasNextPage"] != false {
+		t.Fatalf("first: 0 for a user with no projects: %v; want nothing to follow", none)
+	}
+}
