@@ -7,6 +7,7 @@ package graph
 
 import (
 	"context"
+	"errors"
 
 	"github.com/seed-6461fa00/trellis/graph/model"
 	"github.com/seed-6461fa00/trellis/relations"
@@ -161,6 +162,10 @@ func (r *queryResolver) CheckPermission(ctx context.Context, resource model.Reso
 	who := u
 	if subject != nil {
 		if who, err = relations.UserFromID(*subject); err != nil {
+			var invalid *relations.Error
+			if errors.As(err, &invalid) {
+				invalid.Field = "subject"
+			}
 			return false, err
 		}
 	}

@@ -125,6 +125,9 @@ func fromSpiceDB(ctx context.Context, err error, conflict string) error {
 	case st.Code() == codes.Unavailable, st.Code() == codes.DeadlineExceeded, st.Code() == codes.Canceled,
 		st.Code() == codes.ResourceExhausted:
 		return &Error{Code: CodeUnavailable, Message: "the relation graph is unavailable", Err: err}
+	case st.Code() == codes.InvalidArgument && st.Message() == "invalid revision requested":
+		// SpiceDB's words for a ZedToken it cannot decode at all.
+		return &Error{Code: CodeInvalid, Field: "consistencyToken", Message: "the consistency token is not one this graph issued", Err: err}
 	case st.Code() == codes.InvalidArgument:
 		return &Error{Code: CodeInvalid, Message: st.Message(), Err: err}
 	default:

@@ -309,3 +309,21 @@ func TestFirstZeroListsNothing(t *testing.T) {
 		t.Fatalf("first: 0 for a user with no projects: %v; want nothing to follow", none)
 	}
 }
+
+// TestInputErrorsNameTheirField: a bad subject of checkPermission and a
+// consistency token no graph issued are each the client's mistake, named
+// by the argument it came in.
+func TestInputErrorsNameTheirField(t *testing.T) {
+	url, auth := startServer(t)
+	alice := userClient(t, url, auth, "alice")
+	alice.ok(`mutation { createProject(input: {name: "apollo"}) { consistencyToken } }`, nil)
+	for field, q := range map[string]string{
+		"subject":          `{ checkPermission(resource: {type: "project", id: "apollo"}, permission: "read", subject: "渡辺") }`,
+		"consistencyToken": `{ project(name: "apollo", consistencyToken: "not-a-token") { name } }`,
+	} {
+		r := alice.do(q, nil)
+		if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "BAD_USER_INPUT" || r.Errors[0].Extensions["field"] != field {
+			t.Errorf("%s: %v; want BAD_USER_INPUT naming %s", q, r.Errors, field)
+		}
+	}
+}
