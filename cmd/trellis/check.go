@@ -24,7 +24,7 @@ func checkCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			subject, err := parseObject(cmd.Args().Get(2))
+			subject, err := parseSubject(cmd.Args().Get(2))
 			if err != nil {
 				return err
 			}

@@ -256,6 +256,9 @@ func TestCheckAndLookupCommands(t *testing.T) {
 			t.Errorf("%s = %q, want %q", args, strings.TrimSpace(out), want)
 		}
 	}
+	if _, err := run(t, "check", "--data", data, "project:orion", "read", "user:bob@example.com"); err == nil || !strings.Contains(err.Error(), "user:=Ym9iQGV4YW1wbGUuY29t") {
+		t.Errorf("a token subject in place of a user ID: %v; want the ID it signs in as", err)
+	}
 	if _, err := run(t, "check", "--data", data, "job", "read", "user:bob"); err == nil {
 		t.Error("a resource without an ID was accepted")
 	}

@@ -25,7 +25,7 @@ func lookupCommand() *cli.Command {
 					if cmd.Args().Len() != 3 {
 						return errors.New("usage: trellis lookup resources TYPE PERMISSION SUBJECT")
 					}
-					subject, err := parseObject(cmd.Args().Get(2))
+					subject, err := parseSubject(cmd.Args().Get(2))
 					if err != nil {
 						return err
 					}

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/seed-6461fa00/trellis/relations"
 	"github.com/seed-6461fa00/trellis/server"
 )
 
@@ -77,6 +78,23 @@ func endpointDialOptions(cmd *cli.Command) ([]grpc.DialOption, error) {
 		return nil, err
 	}
 	return []grpc.DialOption{creds, grpcutil.WithBearerToken(token)}, nil
+}
+
+// parseSubject reads a subject "type:id". A user is named by the ID
+// Trellis stores, which for a token subject that is no SpiceDB ID (an
+// email address, say) is its encoding: the error says which.
+func parseSubject(s string) (*v1.ObjectReference, error) {
+	ref, err := parseObject(s)
+	if err != nil || ref.ObjectType != "user" {
+		return ref, err
+	}
+	if _, err := relations.UserFromID(ref.ObjectId); err != nil {
+		if u, serr := relations.UserFromSubject(ref.ObjectId); serr == nil {
+			return nil, fmt.Errorf("%q is not a user ID; the user a token with subject %q signs in as is user:%s", ref.ObjectId, ref.ObjectId, u.ID)
+		}
+		return nil, err
+	}
+	return ref, nil
 }
 
 // parseObject reads "type:id".
