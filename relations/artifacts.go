@@ -211,7 +211,7 @@ func (g *Graph) Artifacts(ctx context.Context, viewer User, project string, kind
 			ResourceType: string(kind), OptionalRelation: string(schema.ArtifactProject),
 			OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: string(schema.TypeProject), OptionalSubjectId: project},
 		},
-		OptionalLimit:  uint32(size + 1),
+		OptionalLimit:  spiceDBPageLimit,
 		OptionalCursor: after,
 	})
 	if err != nil {

@@ -19,6 +19,13 @@ const MaxPageSize = 100
 // DefaultPageSize is used when a client asks for no particular size.
 const DefaultPageSize = 20
 
+// spiceDBPageLimit is the limit of every SpiceDB call that reads a page,
+// whatever its size: SpiceDB accepts a cursor only in a call with the limit
+// of the one that made it, so a fixed limit lets a client change its page
+// size between pages, or probe with none. A page stops reading once it
+// has one item more than it needs.
+const spiceDBPageLimit = MaxPageSize + 1
+
 // Page is one page of a list, in a stable order. Cursors[i] resumes the list
 // after Items[i].
 type Page[T any] struct {
@@ -169,7 +176,7 @@ func relationshipPage[T any](ctx context.Context, g *Graph, viewer User, filter 
 	stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
 		Consistency:        readConsistency(token),
 		RelationshipFilter: filter,
-		OptionalLimit:      uint32(size + 1),
+		OptionalLimit:      spiceDBPageLimit,
 		OptionalCursor:     after,
 	})
 	if err != nil {

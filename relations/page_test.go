@@ -47,3 +47,40 @@ func TestCursorsServeOnlyTheirViewer(t *testing.T) {
 		t.Fatalf("a cursor changed by its holder: %v, want it refused as not issued", err)
 	}
 }
+
+// TestPagesMayChangeSize: a cursor resumes a list whatever size the next
+// page asks for, none (a probe of whether more follow) included.
+func TestPagesMayChangeSize(t *testing.T) {
+	env := relationstest.Open(t)
+	ctx := t.Context()
+	alice := relationstest.MustUser(t, "alice")
+	var token relations.Token
+	for _, name := range []string{"p1", "p2", "p3", "p4"} {
+		_, tok, err := env.Graph.CreateProject(ctx, alice, relations.NewProject{Name: name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		token = tok
+	}
+	page := func(req relations.PageRequest) relations.Page[relations.Project] {
+		t.Helper()
+		p, err := env.Graph.Projects(ctx, alice, relations.ProjectQuery{PageRequest: req})
+		if err != nil {
+			t.Fatalf("%+v: %v", req, err)
+		}
+		return p
+	}
+	first := page(relations.PageRequest{First: 1, Token: token})
+	probe := page(relations.PageRequest{Probe: true, After: first.EndCursor()})
+	if len(probe.Items) != 0 || !probe.HasNext {
+		t.Fatalf("a probe after the first page: %+v; want no items and more to follow", probe)
+	}
+	rest := page(relations.PageRequest{First: 3, After: first.EndCursor()})
+	if len(rest.Items) != 3 || rest.HasNext {
+		t.Fatalf("three after the first: %+v", rest.Items)
+	}
+	last := page(relations.PageRequest{Probe: true, After: rest.EndCursor()})
+	if len(last.Items) != 0 || last.HasNext {
+		t.Fatalf("a probe after the last page: %+v; want nothing to follow", last)
+	}
+}

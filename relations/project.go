@@ -299,13 +299,12 @@ func (g *Graph) lookupProjects(ctx context.Context, viewer User, permission sche
 	// Stop the stream when the page is full.
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// One more than asked tells whether another page follows.
 	stream, err := g.perms.LookupResources(ctx, &v1.LookupResourcesRequest{
 		Consistency:        readConsistency(token),
 		ResourceObjectType: string(schema.TypeProject),
 		Permission:         string(permission),
 		Subject:            userSubject(viewer),
-		OptionalLimit:      uint32(size + 1),
+		OptionalLimit:      spiceDBPageLimit,
 		OptionalCursor:     after,
 	})
 	if err != nil {
