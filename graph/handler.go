@@ -74,6 +74,7 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 	}
 	srv.AddTransport(httpTransport{maxBatch: opts.MaxBatch, complexityLimit: opts.ComplexityLimit})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.SetParserTokenLimit(maxTokens)
 	if !opts.DisableIntrospection {
 		srv.Use(extension.Introspection{})
 	}

@@ -196,15 +196,21 @@ func (w *sizeWalk) field(f *ast.Field, inside bool, guard int) size {
 	return m
 }
 
-// selectionLimit refuses, before gqlgen parses and validates it, a document
-// with more field selections than its complexity limit: no operation in it
-// could run, since every field costs at least one unit. Validation compares
-// the fields of one name in a selection set pairwise, so its time grows
-// with the square of their number: 60,000 copies of one field, well inside
-// a 1 MiB body, took a core for more than ten minutes, and 2,000 take
-// about a third of a second. Parsing, done here once more, takes time in
-// proportion to the text.
+// selectionLimit refuses, before gqlgen validates it, a document with
+// more selections (fields, fragment spreads, inline fragments) and
+// arguments than the complexity limit: no operation in it could run, since
+// every field costs at least one unit. Validation compares the selections
+// of one selection set pairwise, and the arguments of two like fields
+// pairwise, so its time grows with the square of their number: 60,000
+// copies of one field, well inside a 1 MiB body, took a core for more than
+// ten minutes, and 2,000 take about a third of a second. Parsing, done
+// here once more, is bounded by gqlgen's token limit (maxTokens), and takes
+// time in proportion to the text.
 type selectionLimit struct{ max int }
+
+// maxTokens caps the tokens gqlgen's parser reads of one document: a
+// hundred times the 184 of GraphiQL's full introspection query.
+const maxTokens = 18_400
 
 var (
 	_ graphql.HandlerExtension          = selectionLimit{}
@@ -216,7 +222,7 @@ func (selectionLimit) ExtensionName() string { return "SelectionLimit" }
 func (selectionLimit) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (l selectionLimit) MutateOperationParameters(_ context.Context, p *graphql.RawParams) *gqlerror.Error {
-	doc, err := parser.ParseQuery(&ast.Source{Input: p.Query})
+	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: p.Query}, maxTokens)
 	if err != nil {
 		return nil // gqlgen's own parse reports it
 	}
@@ -224,12 +230,16 @@ func (l selectionLimit) MutateOperationParameters(_ context.Context, p *graphql.
 	var count func(ast.SelectionSet)
 	count = func(set ast.SelectionSet) {
 		for _, sel := range set {
+			n++
 			switch sel := sel.(type) {
 			case *ast.Field:
-				n++
+				n += len(sel.Arguments) + len(sel.Directives)
 				count(sel.SelectionSet)
 			case *ast.InlineFragment:
+				n += len(sel.Directives)
 				count(sel.SelectionSet)
+			case *ast.FragmentSpread:
+				n += len(sel.Directives)
 			}
 		}
 	}
@@ -242,7 +252,7 @@ func (l selectionLimit) MutateOperationParameters(_ context.Context, p *graphql.
 	if n <= l.max {
 		return nil
 	}
-	refusal := gqlerror.Errorf("the document selects %d fields; the limit is %d", n, l.max)
+	refusal := gqlerror.Errorf("the document holds %d selections and arguments; the limit is %d", n, l.max)
 	refusal.Extensions = map[string]any{"code": string(relations.CodeInvalid)}
 	return refusal
 }

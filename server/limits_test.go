@@ -189,9 +189,21 @@ func TestFragmentsSpreadTwiceOverAreCheap(t *testing.T) {
 func TestManyFieldsAreRefusedBeforeValidation(t *testing.T) {
 	url, auth := startServer(t)
 	alice := userClient(t, url, auth, "alice")
-	r := alice.do("{"+strings.Repeat(" viewer { id }", 1001)+" }", nil)
-	if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, "selects 2002 fields") {
-		t.Fatalf("2,002 fields: %v; want them refused by count", r.Errors)
+	for name, q := range map[string]string{
+		"fields":           "{" + strings.Repeat(" viewer { id }", 1001) + " }",
+		"fragment spreads": "{" + strings.Repeat(" ...F", 2001) + " } fragment F on Query { viewer { id } }",
+		"arguments":        "{ viewer { id } project(" + strings.Repeat("a: 1 ", 2001) + ") { name } }",
+	} {
+		r := alice.do(q, nil)
+		if len(r.Errors) == 0 || r.Errors[0].Extensions["code"] != "BAD_USER_INPUT" || !strings.Contains(r.Errors[0].Message, "selections and arguments") {
+			t.Fatalf("%s beyond the limit: %v; want them refused by count", name, r.Errors)
+		}
 	}
 	alice.ok("{"+strings.Repeat(" viewer { id }", 100)+" }", nil)
+	// Values are not selections, but the parser reads no more tokens
+	// than its limit.
+	r := alice.do(`{ project(name: [`+strings.Repeat(`"x", `, 20_000)+`]) { name } }`, nil)
+	if len(r.Errors) == 0 || !strings.Contains(r.Errors[0].Message, "token limit") {
+		t.Fatalf("a document of 40,000 tokens: %v; want it refused by the token limit", r.Errors)
+	}
 }
