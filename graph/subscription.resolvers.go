@@ -54,6 +54,9 @@ func (r *subscriptionResolver) MembershipChanged(ctx context.Context, project st
 	if err != nil {
 		return nil, err
 	}
+	// Free the place as soon as the client ends the subscription, not
+	// once its stream has wound down.
+	context.AfterFunc(ctx, release)
 	events, errs, err := r.Graph.WatchMembership(ctx, u, project, consistency(ctx, nil))
 	if err != nil {
 		release()
@@ -72,6 +75,9 @@ func (r *subscriptionResolver) ViewerProjectsChanged(ctx context.Context) (<-cha
 	if err != nil {
 		return nil, err
 	}
+	// Free the place as soon as the client ends the subscription, not
+	// once its stream has wound down.
+	context.AfterFunc(ctx, release)
 	events, errs, err := r.Graph.WatchViewerProjects(ctx, u)
 	if err != nil {
 		release()
