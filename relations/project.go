@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"regexp"
-	"strings"
 	"unicode"
 	"unicode/utf8"
 
@@ -57,12 +56,20 @@ func validateText(field, s string, limit int, multiline bool) error {
 	if n := utf8.RuneCountInString(s); n > limit {
 		return invalid(field, "%s is %d characters long; the limit is %d", field, n, limit)
 	}
+	visible := false
 	for _, r := range s {
-		if unicode.IsControl(r) && !(multiline && (r == '\n' || r == '\t' || r == '\r')) {
-			return invalid(field, "%s holds the control character %U", field, r)
+		switch {
+		case multiline && (r == '\n' || r == '\t' || r == '\r'):
+		case unicode.IsControl(r),
+			// Invisible format characters (zero-width spaces,
+			// direction overrides that make text read as other text)
+			// and line or paragraph separators.
+			!multiline && (unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)):
+			return invalid(field, "%s holds the character %U, which does not show as itself", field, r)
 		}
+		visible = visible || unicode.IsGraphic(r) && !unicode.IsSpace(r) && !unicode.In(r, unicode.Cf)
 	}
-	if !multiline && s != "" && strings.TrimSpace(s) == "" {
+	if !multiline && s != "" && !visible {
 		return invalid(field, "%s is blank; leave it empty to show the ID instead", field)
 	}
 	return nil

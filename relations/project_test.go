@@ -160,6 +160,8 @@ func TestProjectTextIsChecked(t *testing.T) {
 	for _, bad := range []relations.NewProject{
 		{Name: "nul", DisplayName: "Apollo\x00"},
 		{Name: "blank", DisplayName: "   "},
+		{Name: "zero-width", DisplayName: "\u200b"},
+		{Name: "override", DisplayName: "invoice\u202egpj.exe"},
 		{Name: "bell", Description: "ring\a"},
 		{Name: "long", DisplayName: strings.Repeat("x", 1000)},
 	} {
