@@ -198,8 +198,9 @@ func (w *sizeWalk) field(f *ast.Field, inside bool, guard int) size {
 
 // selectionLimit refuses, before gqlgen validates it, a document with
 // more selections (fields, fragment spreads, inline fragments) and
-// arguments than the complexity limit: no operation in it could run, since
-// every field costs at least one unit. Validation compares the selections
+// arguments than the complexity limit, every operation of it together:
+// every field costs at least one unit, so at most an operation skipping
+// its fields by directive, or one of several in a document, could have run. Validation compares the selections
 // of one selection set pairwise, and the arguments of two like fields
 // pairwise, so its time grows with the square of their number: 60,000
 // copies of one field, well inside a 1 MiB body, took a core for more than

@@ -101,26 +101,28 @@ func OpenStack(ctx context.Context, cfg StackConfig) (_ *Stack, err error) {
 const CursorKeyFile = "cursor.key"
 
 // cursorKey reads the data directory's cursor key. A missing one is made
-// if create is set, and is nil otherwise (the graph then makes its own,
-// for as long as it runs).
+// if create is set. Tools that only read a directory (create unset) hand
+// out no cursors, so for them a missing or damaged key is nil: the graph
+// then makes its own, for as long as it runs.
 func cursorKey(dir string, create bool) ([]byte, error) {
 	path := filepath.Join(dir, CursorKeyFile)
 	key, err := os.ReadFile(path)
 	switch {
+	case !create && (err != nil || len(key) < cursorKeySize):
+		return nil, nil
 	case err == nil && len(key) < cursorKeySize:
 		return nil, fmt.Errorf("cursor key %s is damaged: %d bytes, not %d; delete it to make a new one (open page cursors then stop working)", path, len(key), cursorKeySize)
 	case err == nil:
 		return key, nil
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("cursor key: %w", err)
-	case !create:
-		return nil, nil
 	}
 	key = make([]byte, cursorKeySize)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("cursor key: %w", err)
 	}
-	// Whole or not at all: written aside, synced, then renamed into place.
+	// Whole or not at all: written aside and synced, then linked into
+	// place, which fails rather than replace a key made meanwhile.
 	tmp, err := os.CreateTemp(dir, CursorKeyFile+".*")
 	if err != nil {
 		return nil, fmt.Errorf("cursor key: %w", err)
@@ -134,7 +136,10 @@ func cursorKey(dir string, create bool) ([]byte, error) {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp.Name(), path)
+		err = os.Link(tmp.Name(), path)
+	}
+	if errors.Is(err, os.ErrExist) {
+		return cursorKey(dir, true) // made meanwhile: read it
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cursor key: %w", err)

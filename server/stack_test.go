@@ -2,6 +2,9 @@ package server_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -107,4 +110,23 @@ func TestRestartKeepsGraphAndTokens(t *testing.T) {
 	if !isMember(t, s, "apollo", "bob", token) {
 		t.Fatal("reading at the pre-restart token no longer shows bob as a member")
 	}
+}
+
+// TestDamagedCursorKey: a server refuses a damaged cursor key rather than
+// make another (every open cursor would stop working unannounced), while a
+// tool that only reads the directory, and hands out no cursors, opens it.
+func TestDamagedCursorKey(t *testing.T) {
+	dir := t.TempDir()
+	closeStack(t, openStack(t, dir))
+	if err := os.WriteFile(filepath.Join(dir, server.CursorKeyFile), []byte("short"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := server.OpenStack(t.Context(), server.StackConfig{DataDir: dir}); err == nil || !strings.Contains(err.Error(), "damaged") {
+		t.Fatalf("a server over a damaged cursor key: %v", err)
+	}
+	s, err := server.OpenStack(t.Context(), server.StackConfig{DataDir: dir, Existing: true})
+	if err != nil {
+		t.Fatalf("a reading tool over a damaged cursor key: %v", err)
+	}
+	closeStack(t, s)
 }
