@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
@@ -44,9 +45,10 @@ func TestRequestLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	refusal, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != http.StatusRequestEntityTooLarge {
-		t.Fatalf("a 2 MiB body: status %d", resp.StatusCode)
+	if resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(refusal), `"code":"BAD_REQUEST"`) {
+		t.Fatalf("a 2 MiB body: status %d, %s", resp.StatusCode, refusal)
 	}
 
 	get, _ := http.NewRequest(http.MethodGet, url+`?query=mutation{createProject(input:{name:"via-get"}){consistencyToken}}`, nil)
