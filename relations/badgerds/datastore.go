@@ -31,9 +31,14 @@ type Datastore struct {
 	// closing is closed when Close begins: a watcher waiting on a slow
 	// consumer gives up then, rather than keep Close waiting.
 	closing chan struct{}
-	// life is held (shared) by every operation while it uses Badger, and
-	// (exclusively) by Close, which so waits for them before closing it.
-	life          sync.RWMutex
+	// inFlight counts the operations using Badger; Close waits for it to
+	// reach zero (drained) before closing Badger. A counter, not a lock:
+	// an operation may start another while it runs (SpiceDB reads a caveat
+	// while iterating relationships), and a read lock taken again while
+	// Close waits for the write lock would deadlock both.
+	inFlight      atomic.Int64
+	drained       chan struct{}
+	drainedOnce   sync.Once
 	relationships atomic.Int64 // stored relationships, for Statistics
 	// freshFloor is the oldest revision optimized reads may return: the
 	// newest schema change, or the head when the store was opened, so
@@ -104,7 +109,7 @@ func open(_ context.Context, dir string, opts ...Option) (*Datastore, error) {
 	if err != nil {
 		return nil, explainOpenError(dir, err)
 	}
-	ds := &Datastore{db: db, cfg: cfg, dir: dir, closing: make(chan struct{})}
+	ds := &Datastore{db: db, cfg: cfg, dir: dir, closing: make(chan struct{}), drained: make(chan struct{})}
 	ds.marks.init(db.MaxVersion())
 	hash, err := readSchemaHash(db, db.MaxVersion())
 	if err != nil {
@@ -251,14 +256,22 @@ func (ds *Datastore) checkOpen() error {
 }
 
 // enter admits an operation that uses Badger; the returned function ends
-// it. It fails once Close has begun.
+// it. It fails once Close has begun. An operation counts itself before it
+// looks at closed, and Close sets closed before it reads the count, so
+// every operation admitted is one Close waits for.
 func (ds *Datastore) enter() (func(), error) {
-	ds.life.RLock()
+	ds.inFlight.Add(1)
 	if ds.closed.Load() {
-		ds.life.RUnlock()
+		ds.leave()
 		return nil, errClosed
 	}
-	return ds.life.RUnlock, nil
+	return ds.leave, nil
+}
+
+func (ds *Datastore) leave() {
+	if ds.inFlight.Add(-1) == 0 && ds.closed.Load() {
+		ds.drainedOnce.Do(func() { close(ds.drained) })
+	}
 }
 
 // Close refuses new operations, stops garbage collection, waits for the
@@ -270,8 +283,9 @@ func (ds *Datastore) Close() error {
 	}
 	close(ds.closing)
 	ds.stopGC()
-	ds.life.Lock()
-	defer ds.life.Unlock()
+	if ds.inFlight.Load() != 0 {
+		<-ds.drained
+	}
 	ds.marks.close()
 	return ds.db.Close()
 }

@@ -229,3 +229,45 @@ func openUncollected(t *testing.T, opts ...Option) *Datastore {
 	t.Cleanup(func() { _ = ds.Close() })
 	return ds
 }
+
+// TestCloseDuringANestedOperation: an operation that starts another while
+// it runs (SpiceDB reads a caveat while iterating relationships, on the
+// same goroutine) does not deadlock a Close that begins between the two:
+// the inner one is refused, the outer one ends, and Close returns.
+func TestCloseDuringANestedOperation(t *testing.T) {
+	ds := openUncollected(t)
+	touch(t, ds, "doc:a#viewer@user:a")
+	leave, err := ds.enter()
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- ds.Close() }()
+	time.Sleep(100 * time.Millisecond) // let Close begin waiting
+
+	nested := make(chan error, 1)
+	go func() {
+		innerLeave, err := ds.enter()
+		if err == nil {
+			innerLeave()
+		}
+		nested <- err
+	}()
+	select {
+	case err := <-nested:
+		if !errors.Is(err, errClosed) {
+			t.Errorf("an operation started while Close waits: %v, want it refused as closed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("an operation started while Close waits blocked: nested inside a running one, it would deadlock")
+	}
+	leave()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Close did not return once the running operation ended")
+	}
+}
