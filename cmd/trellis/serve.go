@@ -48,6 +48,7 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "tls-cert", Usage: "TLS certificate file for HTTPS (and HTTP/2)", Sources: cli.EnvVars("TRELLIS_TLS_CERT")},
 			&cli.StringFlag{Name: "tls-key", Usage: "TLS key file for HTTPS", Sources: cli.EnvVars("TRELLIS_TLS_KEY")},
 			&cli.BoolFlag{Name: "no-introspection", Usage: "refuse GraphQL schema introspection", Sources: cli.EnvVars("TRELLIS_NO_INTROSPECTION")},
+			&cli.IntFlag{Name: "max-subscriptions-per-user", Value: 20, Usage: "GraphQL subscriptions one user may hold open at once, over all connections", Sources: cli.EnvVars("TRELLIS_MAX_SUBSCRIPTIONS_PER_USER")},
 			&cli.StringSliceFlag{Name: "cors-origin", Usage: "browser origin allowed to call /graphql cross-site (repeatable)", Sources: cli.EnvVars("TRELLIS_CORS_ORIGINS")},
 			&cli.StringFlag{Name: "grpc-addr", Value: "127.0.0.1:50051", Usage: "listen address of the SpiceDB v1 gRPC API for services (empty: off)", Sources: cli.EnvVars("TRELLIS_GRPC_ADDR")},
 			&cli.StringFlag{Name: "grpc-preshared-key-file", Usage: "file with the preshared keys services present to the gRPC API, one per line; without one the gRPC API is off (--dev makes one)", Sources: cli.EnvVars("TRELLIS_GRPC_PRESHARED_KEY_FILE")},
@@ -60,6 +61,9 @@ func serveCommand() *cli.Command {
 			&cli.StringFlag{Name: "otel-service-name", Value: "trellis", Usage: "service.name of this process in traces", Sources: cli.EnvVars("TRELLIS_OTEL_SERVICE_NAME")},
 		},
 		Action: func(ctx context.Context, cmd *cli.Command) error {
+			if n := cmd.Int("max-subscriptions-per-user"); n < 1 {
+				return fmt.Errorf("--max-subscriptions-per-user must be at least 1, not %d", n)
+			}
 			if cmd.Args().Present() {
 				// A mistyped flag (one dash, a missing =) would otherwise
 				// be dropped without a word.
@@ -81,6 +85,7 @@ func readServeConfig(cmd *cli.Command) serveConfig {
 		grpcCert: cmd.String("grpc-tls-cert"), grpcKey: cmd.String("grpc-tls-key"),
 		tlsCert: cmd.String("tls-cert"), tlsKey: cmd.String("tls-key"), corsOrigins: cmd.StringSlice("cors-origin"),
 		noIntrospection: cmd.Bool("no-introspection"), metricsAddr: cmd.String("metrics-addr"),
+		maxSubscriptions: int(cmd.Int("max-subscriptions-per-user")),
 		tracing: server.TracingConfig{
 			Endpoint: cmd.String("otel-endpoint"), Insecure: cmd.Bool("otel-insecure"),
 			SampleRatio: cmd.Float64("otel-sample-ratio"), ServiceName: cmd.String("otel-service-name"),
@@ -96,6 +101,7 @@ type serveConfig struct {
 	tlsCert, tlsKey, jwksFile, jwksURL, metricsAddr     string
 	corsOrigins                                         []string
 	dev, noIntrospection                                bool
+	maxSubscriptions                                    int
 	tracing                                             server.TracingConfig
 	// listening, if set, is told the HTTP base URL once requests are served.
 	listening func(base string)
@@ -160,6 +166,7 @@ func serve(ctx context.Context, cfg serveConfig) error {
 
 	opts.Ready = stack.Ready
 	opts.GraphQL.DisableIntrospection = cfg.noIntrospection
+	opts.GraphQL.MaxSubscriptionsPerUser = cfg.maxSubscriptions
 	if cfg.dev {
 		if opts.DevToken, err = auth.Mint(devUser, 24*time.Hour); err != nil {
 			return err

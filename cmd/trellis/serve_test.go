@@ -226,9 +226,13 @@ func TestSecretFileLineEndIsNotTheSecret(t *testing.T) {
 }
 
 // TestServeRefusesArguments: serve takes flags only; a stray argument (a
-// flag mistyped) is an error, not ignored.
+// flag mistyped) is an error, not ignored; so is a subscription cap that
+// would refuse every subscription.
 func TestServeRefusesArguments(t *testing.T) {
 	if _, err := run(t, "serve", "--dev", "-data=x", "extra"); err == nil || !strings.Contains(err.Error(), "flags only") {
 		t.Fatalf("serve with a stray argument: %v", err)
+	}
+	if _, err := run(t, "serve", "--dev", "--max-subscriptions-per-user", "0"); err == nil || !strings.Contains(err.Error(), "at least 1") {
+		t.Fatalf("serve with no subscriptions allowed: %v", err)
 	}
 }
