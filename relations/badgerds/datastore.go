@@ -31,8 +31,9 @@ type Datastore struct {
 	// closing is closed when Close begins: a watcher waiting on a slow
 	// consumer gives up then, rather than keep Close waiting.
 	closing chan struct{}
-	// inFlight counts the operations using Badger; Close waits for it to
-	// reach zero (drained) before closing Badger. A counter, not a lock:
+	// inFlight counts the operations using Badger, plus one reference of
+	// the store's own; Close drops that and waits for the count to reach
+	// zero (drained) before closing Badger. A counter, not a lock:
 	// an operation may start another while it runs (SpiceDB reads a caveat
 	// while iterating relationships), and a read lock taken again while
 	// Close waits for the write lock would deadlock both.
@@ -110,6 +111,7 @@ func open(_ context.Context, dir string, opts ...Option) (*Datastore, error) {
 		return nil, explainOpenError(dir, err)
 	}
 	ds := &Datastore{db: db, cfg: cfg, dir: dir, closing: make(chan struct{}), drained: make(chan struct{})}
+	ds.inFlight.Store(1) // the store's own reference, dropped by Close
 	ds.marks.init(db.MaxVersion())
 	hash, err := readSchemaHash(db, db.MaxVersion())
 	if err != nil {
@@ -256,10 +258,14 @@ func (ds *Datastore) checkOpen() error {
 }
 
 // enter admits an operation that uses Badger; the returned function ends
-// it. It fails once Close has begun. An operation counts itself before it
-// looks at closed, and Close sets closed before it reads the count, so
-// every operation admitted is one Close waits for.
+// it. It fails once Close has begun. The count holds one reference of the
+// store's own, which only Close drops, so it reaches zero only after Close
+// began and every operation admitted before has ended; an operation counts
+// itself before it looks at closed, so none is admitted unseen.
 func (ds *Datastore) enter() (func(), error) {
+	if ds.closed.Load() {
+		return nil, errClosed
+	}
 	ds.inFlight.Add(1)
 	if ds.closed.Load() {
 		ds.leave()
@@ -269,7 +275,7 @@ func (ds *Datastore) enter() (func(), error) {
 }
 
 func (ds *Datastore) leave() {
-	if ds.inFlight.Add(-1) == 0 && ds.closed.Load() {
+	if ds.inFlight.Add(-1) == 0 {
 		ds.drainedOnce.Do(func() { close(ds.drained) })
 	}
 }
@@ -283,9 +289,8 @@ func (ds *Datastore) Close() error {
 	}
 	close(ds.closing)
 	ds.stopGC()
-	if ds.inFlight.Load() != 0 {
-		<-ds.drained
-	}
+	ds.leave() // the store's own reference
+	<-ds.drained
 	ds.marks.close()
 	return ds.db.Close()
 }

@@ -243,7 +243,8 @@ func TestCloseDuringANestedOperation(t *testing.T) {
 	}
 	closed := make(chan error, 1)
 	go func() { closed <- ds.Close() }()
-	time.Sleep(100 * time.Millisecond) // let Close begin waiting
+	<-ds.closing                       // Close has begun
+	time.Sleep(100 * time.Millisecond) // and, before the fix, was waiting for the lock
 
 	nested := make(chan error, 1)
 	go func() {
@@ -260,6 +261,11 @@ func TestCloseDuringANestedOperation(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("an operation started while Close waits blocked: nested inside a running one, it would deadlock")
+	}
+	select {
+	case <-closed:
+		t.Fatal("Close returned while an operation it admitted was still running")
+	default:
 	}
 	leave()
 	select {
