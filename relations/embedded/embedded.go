@@ -229,7 +229,11 @@ func (e *Engine) Close(ctx context.Context) error {
 		for range e.servers {
 			select {
 			case err := <-e.done:
-				errs = append(errs, err)
+				// A server stopped before it began serving says so; that
+				// is the stop asked for, not a failure.
+				if !errors.Is(err, grpc.ErrServerStopped) {
+					errs = append(errs, err)
+				}
 			case <-ctx.Done():
 				errs = append(errs, fmt.Errorf("embedded: stop: %w", ctx.Err()))
 				e.err = errors.Join(errs...)

@@ -326,3 +326,22 @@ func TestImportTooLargeForOneTransaction(t *testing.T) {
 		t.Fatalf("two streams loaded %d relationships, want 80000", n)
 	}
 }
+
+// TestCloseRightAfterStart: an engine closed before its servers began
+// serving closes without error; tools open and close one at once.
+func TestCloseRightAfterStart(t *testing.T) {
+	ds, err := relationstest.NewDatastore(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	for range 20 {
+		e, err := embedded.Start(t.Context(), embedded.Config{Datastore: ds, PresharedKeys: []string{"k"}, GRPCAddress: freeAddr(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Close(t.Context()); err != nil {
+			t.Fatalf("closing an engine right after it started: %v", err)
+		}
+	}
+}
