@@ -57,15 +57,21 @@ func (g *gcState) unpin(at uint64) {
 	g.pinned[at]--
 }
 
-// raise moves the watermark up to rev (reads needing older versions are
-// refused from then on) and returns how far Badger may discard: rev, or
-// the oldest snapshot still open if that is older.
-func (g *gcState) raise(rev uint64) uint64 {
+// raise moves the watermark up to rev: reads needing older versions are
+// refused from then on.
+func (g *gcState) raise(rev uint64) {
 	g.pinMu.Lock()
 	defer g.pinMu.Unlock()
 	if rev > g.discardedBelow.Load() {
 		g.discardedBelow.Store(rev)
 	}
+}
+
+// discardFloor is how far Badger may discard: the watermark, or the
+// oldest snapshot still open if that is older.
+func (g *gcState) discardFloor() uint64 {
+	g.pinMu.Lock()
+	defer g.pinMu.Unlock()
 	floor := g.discardedBelow.Load()
 	for at := range g.pinned {
 		floor = min(floor, at)
@@ -220,7 +226,7 @@ func (c collector) DeleteBeforeTx(ctx context.Context, r datastore.Revision) (da
 	// Versions older than rev are no longer needed by any valid reader,
 	// unless a snapshot admitted before the watermark moved is still open:
 	// then the discard waits for a later run.
-	ds.db.SetDiscardTs(ds.gc.raise(uint64(rev)))
+	ds.db.SetDiscardTs(ds.gc.discardFloor())
 	for !ds.cfg.inMemory && ctx.Err() == nil { // in memory, there is no value log
 		err := ds.db.RunValueLogGC(0.5)
 		switch {
