@@ -203,33 +203,18 @@ func (g *Graph) Artifacts(ctx context.Context, viewer User, project string, kind
 	if !ok {
 		return Page[Artifact]{}, notFoundProject(project)
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-		Consistency: readConsistency(token),
-		RelationshipFilter: &v1.RelationshipFilter{
-			ResourceType: string(kind), OptionalRelation: string(schema.ArtifactProject),
-			OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: string(schema.TypeProject), OptionalSubjectId: project},
-		},
-		OptionalLimit:  spiceDBPageLimit,
-		OptionalCursor: after,
-	})
-	if err != nil {
-		return Page[Artifact]{}, fromSpiceDB(ctx, err, "")
-	}
-	var page Page[Artifact]
-	refs, cursors, hasNext, err := readPage(ctx, stream.Recv, size, g.cursors.issuer(viewer, token), func(r *v1.ReadRelationshipsResponse) (ArtifactRef, bool) {
-		return ArtifactRef{kind, r.GetRelationship().GetResource().GetObjectId()}, true
+	refs, err := relationshipPage(ctx, g, viewer, artifactsOf(project, kind), size, after, token, func(r *v1.Relationship) (ArtifactRef, bool) {
+		return ArtifactRef{kind, r.GetResource().GetObjectId()}, true
 	})
 	if err != nil {
 		return Page[Artifact]{}, err
 	}
-	page.Cursors, page.HasNext = cursors, hasNext
-	infos, err := g.catalog.Artifacts(ctx, refs)
+	page := Page[Artifact]{Cursors: refs.Cursors, HasNext: refs.HasNext}
+	infos, err := g.catalog.Artifacts(ctx, refs.Items)
 	if err != nil {
 		return Page[Artifact]{}, &Error{Code: CodeUnavailable, Message: "could not read artifact metadata", Err: err}
 	}
-	for _, ref := range refs {
+	for _, ref := range refs.Items {
 		info, ok := infos[ref]
 		if !ok {
 			info = ArtifactInfo{Kind: ref.Kind, ID: ref.ID, Name: ref.ID}
