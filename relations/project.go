@@ -67,7 +67,7 @@ func validateText(field, s string, limit int, multiline bool) error {
 			!multiline && (unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp)):
 			return invalid(field, "%s holds the character %U, which does not show as itself", field, r)
 		}
-		visible = visible || unicode.IsGraphic(r) && !unicode.IsSpace(r) && !unicode.In(r, unicode.Cf)
+		visible = visible || unicode.IsGraphic(r) && !unicode.IsSpace(r)
 	}
 	if !multiline && s != "" && !visible {
 		return invalid(field, "%s is blank; leave it empty to show the ID instead", field)

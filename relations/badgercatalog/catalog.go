@@ -110,8 +110,7 @@ func (c *Catalog) Projects(ctx context.Context, names []string) (map[string]rela
 // DeleteProject implements relations.Catalog.
 func (c *Catalog) DeleteProject(_ context.Context, info relations.ProjectInfo) error {
 	return c.update(func(txn *badger.Txn) error {
-		var stored relations.ProjectInfo
-		return deleteIf(txn, []byte(projectPrefix+info.Name), &stored, func() bool { return stored.CreatedAt.Equal(info.CreatedAt) })
+		return deleteIf(txn, []byte(projectPrefix+info.Name), func(stored relations.ProjectInfo) bool { return stored.CreatedAt.Equal(info.CreatedAt) })
 	})
 }
 
@@ -176,22 +175,20 @@ func (c *Catalog) Artifacts(ctx context.Context, refs []relations.ArtifactRef) (
 // DeleteArtifact implements relations.Catalog.
 func (c *Catalog) DeleteArtifact(_ context.Context, info relations.ArtifactInfo) error {
 	return c.update(func(txn *badger.Txn) error {
-		var stored relations.ArtifactInfo
 		key := artifactKey(relations.ArtifactRef{Kind: info.Kind, ID: info.ID})
-		return deleteIf(txn, key, &stored, func() bool { return stored.CreatedAt.Equal(info.CreatedAt) })
+		return deleteIf(txn, key, func(stored relations.ArtifactInfo) bool { return stored.CreatedAt.Equal(info.CreatedAt) })
 	})
 }
 
-// update runs fn in a read-write transaction, again if a concurrent one
-// wrote what it read: conditional writes read before they write.
+// update runs fn in a read-write transaction, again (up to ten times) if
+// a concurrent one wrote what it read: conditional writes read before
+// they write.
 func (c *Catalog) update(fn func(txn *badger.Txn) error) error {
-	for range 10 {
-		err := c.db.Update(fn)
-		if !errors.Is(err, badger.ErrConflict) {
-			return err
-		}
+	err := c.db.Update(fn)
+	for attempt := 1; attempt < 10 && errors.Is(err, badger.ErrConflict); attempt++ {
+		err = c.db.Update(fn)
 	}
-	return c.db.Update(fn)
+	return err
 }
 
 // get decodes the JSON value stored under key into v; found is false if
@@ -210,11 +207,12 @@ func get(txn *badger.Txn, key []byte, v any) (found bool, err error) {
 	return true, nil
 }
 
-// deleteIf deletes key if a value is stored under it and, decoded into v,
+// deleteIf deletes key if a value is stored under it and, decoded,
 // satisfies same.
-func deleteIf(txn *badger.Txn, key []byte, v any, same func() bool) error {
-	found, err := get(txn, key, v)
-	if err != nil || !found || !same() {
+func deleteIf[T any](txn *badger.Txn, key []byte, same func(T) bool) error {
+	var stored T
+	found, err := get(txn, key, &stored)
+	if err != nil || !found || !same(stored) {
 		return err
 	}
 	return txn.Delete(key)
