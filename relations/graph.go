@@ -54,9 +54,14 @@ func WithStoredSchema() Option {
 	return func(g *Graph) { g.keepSchema = true }
 }
 
-// WithCursorKey signs page cursors with key (at least 32 bytes): cursors
-// stay valid across restarts, and across servers, that share it. Without
-// it a graph makes a key of its own, and its cursors end with it.
+// CursorKeySize is the least length of a key WithCursorKey takes, and the
+// length of one a graph makes itself.
+const CursorKeySize = 32
+
+// WithCursorKey signs page cursors with key (CursorKeySize bytes or
+// more): cursors stay valid across restarts, and across servers, that
+// share it. Without it a graph makes a key of its own, and its cursors end
+// with it.
 func WithCursorKey(key []byte) Option {
 	return func(g *Graph) { g.cursors.key = key }
 }
@@ -79,12 +84,12 @@ func Open(ctx context.Context, conn grpc.ClientConnInterface, catalog Catalog, o
 		o(g)
 	}
 	if g.cursors.key == nil {
-		g.cursors.key = make([]byte, 32)
+		g.cursors.key = make([]byte, CursorKeySize)
 		if _, err := rand.Read(g.cursors.key); err != nil {
 			return nil, fmt.Errorf("relations: make a cursor key: %w", err)
 		}
 	}
-	if len(g.cursors.key) < 32 {
+	if len(g.cursors.key) < CursorKeySize {
 		return nil, fmt.Errorf("relations: a cursor key needs at least 32 bytes, not %d", len(g.cursors.key))
 	}
 	if g.keepSchema {

@@ -73,6 +73,15 @@ func OpenStack(ctx context.Context, cfg StackConfig) (_ *Stack, err error) {
 	if s.ds, err = cfg.OpenDatastore(ctx, filepath.Join(cfg.DataDir, RelationsDir)); err != nil {
 		return s, fmt.Errorf("open relationships: %w", err)
 	}
+	// After the datastore, whose lock keeps a second server from making a
+	// key of its own at the same time; before anything is started.
+	key, err := cursorKey(cfg.DataDir, !cfg.Existing)
+	if err != nil {
+		return s, err
+	}
+	if key != nil {
+		graphOpts = append(graphOpts, relations.WithCursorKey(key))
+	}
 	if s.Catalog, err = badgercatalog.Open(filepath.Join(cfg.DataDir, "catalog")); err != nil {
 		return s, err
 	}
@@ -80,15 +89,6 @@ func OpenStack(ctx context.Context, cfg StackConfig) (_ *Stack, err error) {
 	engineCfg.Datastore = s.ds
 	if s.Engine, err = embedded.Start(ctx, engineCfg); err != nil {
 		return s, err
-	}
-	// After the datastore: its lock keeps a second server from making a
-	// key of its own at the same time.
-	key, err := cursorKey(cfg.DataDir, !cfg.Existing)
-	if err != nil {
-		return s, err
-	}
-	if key != nil {
-		graphOpts = append(graphOpts, relations.WithCursorKey(key))
 	}
 	if s.Graph, err = relations.Open(ctx, s.Engine.Conn(), s.Catalog, append(graphOpts, relations.WithHeadChecker(s.Engine))...); err != nil {
 		return s, err
@@ -108,16 +108,16 @@ func cursorKey(dir string, create bool) ([]byte, error) {
 	path := filepath.Join(dir, CursorKeyFile)
 	key, err := os.ReadFile(path)
 	switch {
-	case !create && (err != nil || len(key) < cursorKeySize):
+	case !create && (err != nil || len(key) < relations.CursorKeySize):
 		return nil, nil
-	case err == nil && len(key) < cursorKeySize:
-		return nil, fmt.Errorf("cursor key %s is damaged: %d bytes, not %d; delete it to make a new one (open page cursors then stop working)", path, len(key), cursorKeySize)
+	case err == nil && len(key) < relations.CursorKeySize:
+		return nil, fmt.Errorf("cursor key %s is damaged: %d bytes, not %d; delete it to make a new one (open page cursors then stop working)", path, len(key), relations.CursorKeySize)
 	case err == nil:
 		return key, nil
 	case !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("cursor key: %w", err)
 	}
-	key = make([]byte, cursorKeySize)
+	key = make([]byte, relations.CursorKeySize)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("cursor key: %w", err)
 	}
@@ -146,8 +146,6 @@ func cursorKey(dir string, create bool) ([]byte, error) {
 	}
 	return key, nil
 }
-
-const cursorKeySize = 32
 
 // Ready reports whether the stack can serve: nil when the datastore is
 // ready.
