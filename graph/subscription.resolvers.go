@@ -50,19 +50,9 @@ func (r *subscriptionResolver) MembershipChanged(ctx context.Context, project st
 	if err != nil {
 		return nil, err
 	}
-	release, err := r.subscriptions.take(u)
-	if err != nil {
-		return nil, err
-	}
-	// Free the place as soon as the client ends the subscription, not
-	// once its stream has wound down.
-	context.AfterFunc(ctx, release)
-	events, errs, err := r.Graph.WatchMembership(ctx, u, project, consistency(ctx, nil))
-	if err != nil {
-		release()
-		return nil, err
-	}
-	return forward(ctx, events, errs, release), nil
+	return r.subscriptions.watch(ctx, u, func() (<-chan relations.MembershipEvent, <-chan error, error) {
+		return r.Graph.WatchMembership(ctx, u, project, consistency(ctx, nil))
+	})
 }
 
 // ViewerProjectsChanged is the resolver for the viewerProjectsChanged field.
@@ -71,19 +61,9 @@ func (r *subscriptionResolver) ViewerProjectsChanged(ctx context.Context) (<-cha
 	if err != nil {
 		return nil, err
 	}
-	release, err := r.subscriptions.take(u)
-	if err != nil {
-		return nil, err
-	}
-	// Free the place as soon as the client ends the subscription, not
-	// once its stream has wound down.
-	context.AfterFunc(ctx, release)
-	events, errs, err := r.Graph.WatchViewerProjects(ctx, u)
-	if err != nil {
-		release()
-		return nil, err
-	}
-	return forward(ctx, events, errs, release), nil
+	return r.subscriptions.watch(ctx, u, func() (<-chan relations.MembershipEvent, <-chan error, error) {
+		return r.Graph.WatchViewerProjects(ctx, u)
+	})
 }
 
 // MembershipEvent returns MembershipEventResolver implementation.

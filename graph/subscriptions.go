@@ -43,6 +43,23 @@ func (s *subscriptionSlots) take(user relations.User) (release func(), err error
 	}, nil
 }
 
+// watch starts, in one of user's places, the stream start opens, and
+// adapts it for gqlgen (forward). The place is free again as soon as the
+// client ends the subscription, not once the stream has wound down.
+func (s *subscriptionSlots) watch(ctx context.Context, user relations.User, start func() (<-chan relations.MembershipEvent, <-chan error, error)) (<-chan *relations.MembershipEvent, error) {
+	release, err := s.take(user)
+	if err != nil {
+		return nil, err
+	}
+	context.AfterFunc(ctx, release)
+	events, errs, err := start()
+	if err != nil {
+		release()
+		return nil, err
+	}
+	return forward(ctx, events, errs, release), nil
+}
+
 // forward adapts a stream of events to what gqlgen sends: pointers, closed
 // when the stream or the subscription ends. A stream that ends in an error
 // (not the viewer losing access, which ends it quietly) sends one last
