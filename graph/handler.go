@@ -73,7 +73,8 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 		})
 	}
 	srv.AddTransport(httpTransport{maxBatch: opts.MaxBatch, complexityLimit: opts.ComplexityLimit})
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	parsed := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(parsed)
 	srv.SetParserTokenLimit(maxTokens)
 	if !opts.DisableIntrospection {
 		srv.Use(extension.Introspection{})
@@ -81,7 +82,7 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 	srv.Use(extension.AutomaticPersistedQuery{Cache: lru.New[string](100)})
 	// After persisted queries have filled in the text, before gqlgen
 	// parses and validates it.
-	srv.Use(selectionLimit{max: opts.ComplexityLimit})
+	srv.Use(selectionLimit{max: opts.ComplexityLimit, parsed: parsed})
 	// Before gqlgen's complexity, which expands every fragment spread.
 	srv.Use(newOperationLimits(schema.Schema(), 10*opts.ComplexityLimit, opts.DepthLimit, !opts.DisableIntrospection))
 	srv.Use(&extension.ComplexityLimit{Func: func(ctx context.Context, _ *graphql.OperationContext) int {

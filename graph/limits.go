@@ -200,14 +200,18 @@ func (w *sizeWalk) field(f *ast.Field, inside bool, guard int) size {
 // more selections (fields, fragment spreads, inline fragments) and
 // arguments than the complexity limit, every operation of it together:
 // every field costs at least one unit, so at most an operation skipping
-// its fields by directive, or one of several in a document, could have run. Validation compares the selections
-// of one selection set pairwise, and the arguments of two like fields
-// pairwise, so its time grows with the square of their number: 60,000
-// copies of one field, well inside a 1 MiB body, took a core for more than
-// ten minutes, and 2,000 take about a third of a second. Parsing, done
-// here once more, is bounded by gqlgen's token limit (maxTokens), and takes
-// time in proportion to the text.
-type selectionLimit struct{ max int }
+// its fields by directive, or one of several in a document, could have
+// run. Validation compares the selections of one selection set pairwise,
+// and the arguments of two like fields pairwise, so its time grows with
+// the square of their number: 60,000 copies of one field, well inside a
+// 1 MiB body, took a core for more than ten minutes, and 2,000 take about
+// a third of a second. The text is parsed here once more (bounded by
+// maxTokens, in time proportional to it), unless gqlgen's cache of parsed
+// documents already holds it: then it passed here before.
+type selectionLimit struct {
+	max    int
+	parsed graphql.Cache[*ast.QueryDocument]
+}
 
 // maxTokens caps the tokens gqlgen's parser reads of one document: a
 // hundred times the 184 of GraphiQL's full introspection query.
@@ -222,7 +226,10 @@ func (selectionLimit) ExtensionName() string { return "SelectionLimit" }
 
 func (selectionLimit) Validate(graphql.ExecutableSchema) error { return nil }
 
-func (l selectionLimit) MutateOperationParameters(_ context.Context, p *graphql.RawParams) *gqlerror.Error {
+func (l selectionLimit) MutateOperationParameters(ctx context.Context, p *graphql.RawParams) *gqlerror.Error {
+	if _, ok := l.parsed.Get(ctx, p.Query); ok {
+		return nil
+	}
 	doc, err := parser.ParseQueryWithTokenLimit(&ast.Source{Input: p.Query}, maxTokens)
 	if err != nil {
 		return nil // gqlgen's own parse reports it
