@@ -11,6 +11,11 @@ import (
 	"github.com/seed-6461fa00/trellis/relations"
 )
 
+// codeBadRequest is the code of a request refused before its GraphQL
+// could be read or run: a body that is not a GraphQL request, one too
+// large, a persisted query that does not match its hash.
+const codeBadRequest = "BAD_REQUEST"
+
 // presentError is the one table from domain errors to GraphQL errors. A
 // domain error keeps its message and gets its code; anything else is a bug
 // or an outage, logged here and shown without internals.
@@ -25,7 +30,7 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 		if already != nil && already.Err == nil {
 			// Made by gqlgen about the request itself (a persisted query's
 			// hash that does not match its text, say), wrapping no failure.
-			gqlErr.Extensions = map[string]any{"code": "BAD_REQUEST"}
+			gqlErr.Extensions = map[string]any{"code": codeBadRequest}
 			return gqlErr
 		}
 		slog.ErrorContext(ctx, "graphql: unexpected error", "path", gqlErr.Path.String(), "err", err)

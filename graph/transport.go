@@ -219,7 +219,7 @@ func errorsBody(resp *graphql.Response) []byte {
 
 func requestErrorBody(msg string) []byte {
 	return errorsBody(&graphql.Response{Errors: gqlerror.List{{
-		Message: msg, Extensions: map[string]any{"code": "BAD_REQUEST"},
+		Message: msg, Extensions: map[string]any{"code": codeBadRequest},
 	}}})
 }
 

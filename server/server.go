@@ -193,16 +193,10 @@ func corsFor(origins []string, next http.Handler) http.Handler {
 	}).Handler(next)
 }
 
-// codeBadRequest is the code of a request HTTP itself refuses, before
-// any GraphQL is read: the code the GraphQL transport gives its own.
-const codeBadRequest relations.Code = "BAD_REQUEST"
-
+// limitBody caps request bodies at n bytes; the GraphQL transport answers
+// a longer one with 413.
 func limitBody(n int64, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength > n {
-			writeGraphQLError(w, http.StatusRequestEntityTooLarge, codeBadRequest, fmt.Sprintf("the request body exceeds %d bytes", n))
-			return
-		}
 		r.Body = http.MaxBytesReader(w, r.Body, n)
 		next.ServeHTTP(w, r)
 	})
