@@ -29,6 +29,16 @@ func connect(t *testing.T, url, token string) (conn *websocket.Conn, acknowledge
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
+	conn = initConnection(ctx, t, url, token)
+	var reply wsMessage
+	err := wsjson.Read(ctx, conn, &reply)
+	return conn, err == nil && reply.Type == "connection_ack"
+}
+
+// initConnection dials a graphql-transport-ws connection, closed with the
+// test, and sends connection_init with the token (none if empty).
+func initConnection(ctx context.Context, t *testing.T, url, token string) *websocket.Conn {
+	t.Helper()
 	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
 	if err != nil {
 		t.Fatal(err)
@@ -41,9 +51,7 @@ func connect(t *testing.T, url, token string) (conn *websocket.Conn, acknowledge
 	if err := wsjson.Write(ctx, conn, init); err != nil {
 		t.Fatal(err)
 	}
-	var reply wsMessage
-	err = wsjson.Read(ctx, conn, &reply)
-	return conn, err == nil && reply.Type == "connection_ack"
+	return conn
 }
 
 // subscribe opens a graphql-transport-ws connection as token and starts
@@ -126,18 +134,9 @@ func TestSubscriptionsEndToEnd(t *testing.T) {
 	// with graphql-transport-ws's code for that.
 	for _, token := range []string{"", "not-a-token"} {
 		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-		conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(url, "http"), &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		init := wsMessage{Type: "connection_init"}
-		if token != "" {
-			init.Payload, _ = json.Marshal(map[string]any{"Authorization": "Bearer " + token})
-		}
-		if err := wsjson.Write(ctx, conn, init); err != nil {
-			t.Fatal(err)
-		}
+		conn := initConnection(ctx, t, url, token)
 		var reply wsMessage
+		var err error
 		for err == nil && reply.Type != "connection_ack" {
 			err = wsjson.Read(ctx, conn, &reply)
 		}
