@@ -199,14 +199,7 @@ func TestQueriesBetweenCursors(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var got []string
-				for rel, err := range it {
-					if err != nil {
-						t.Fatal(err)
-					}
-					got = append(got, tuple.MustString(rel))
-				}
-				if !slices.Equal(got, b.want) {
+				if got := collect(t, it); !slices.Equal(got, b.want) {
 					t.Fatalf("got %v, want %v", got, b.want)
 				}
 			})
