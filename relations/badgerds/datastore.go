@@ -51,8 +51,19 @@ type Datastore struct {
 	// precondition take it from memory instead of reading the key from
 	// Badger, where, written rarely, it sits in a deep level.
 	schemaHash atomic.Pointer[hashSince]
+	// lastSchema is the stored schema last decoded. Every SpiceDB write
+	// reads the schema in its transaction, where SpiceDB keeps no cache,
+	// and decoding it took longer than the rest of the transaction's CPU.
+	lastSchema atomic.Pointer[decodedSchema]
 
 	gc gcState
+}
+
+// decodedSchema is a stored schema's encoding and its decoded form, which
+// SpiceDB shares between readers and never modifies.
+type decodedSchema struct {
+	raw    []byte
+	schema *datastore.ReadOnlyStoredSchema
 }
 
 // hashSince is the schema hash every revision from since on reads, until a

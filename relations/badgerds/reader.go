@@ -1,6 +1,7 @@
 package badgerds
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -107,11 +108,19 @@ func (r *reader) ReadStoredSchema(context.Context) (*datastore.ReadOnlyStoredSch
 	if !found {
 		return nil, datastore.ErrSchemaNotFound
 	}
+	// Compared by content, not by version: inside a transaction that wrote
+	// the schema, Badger gives the pending value the version of the
+	// snapshot, which a committed schema may share.
+	if last := r.ds.lastSchema.Load(); last != nil && bytes.Equal(last.raw, raw) {
+		return last.schema, nil
+	}
 	s := &core.StoredSchema{}
 	if err := s.UnmarshalVT(raw); err != nil {
 		return nil, fmt.Errorf("badgerds: decode stored schema: %w", err)
 	}
-	return datastore.NewReadOnlyStoredSchemaWithSize(s, len(raw)), nil
+	decoded := datastore.NewReadOnlyStoredSchemaWithSize(s, len(raw))
+	r.ds.lastSchema.Store(&decodedSchema{raw: raw, schema: decoded})
+	return decoded, nil
 }
 
 func (r *reader) get(key []byte) ([]byte, uint64, bool, error) {

@@ -128,3 +128,60 @@ func TestSchemaHashFollowsWrites(t *testing.T) {
 		t.Fatalf("schema at the first write's revision has hash %q, want a", got)
 	}
 }
+
+// TestStoredSchemaDecodedOncePerContent: reads of an unchanged schema share
+// one decoded copy, inside transactions too, where SpiceDB caches nothing;
+// a schema written since, or written in the very transaction, is read as
+// written, and an older revision still reads its own.
+func TestStoredSchemaDecodedOncePerContent(t *testing.T) {
+	ctx := t.Context()
+	ds, err := badgerds.New(ctx, t.TempDir(), badgerds.WithRevisionQuantization(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	read := func(rev datastore.Revision) *datastore.ReadOnlyStoredSchema {
+		t.Helper()
+		s, err := ds.SnapshotReader(rev).ReadStoredSchema(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	revA, err := writeSchemaHash(ctx, ds, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := read(revA)
+	var inTx *datastore.ReadOnlyStoredSchema
+	if _, err := ds.ReadWriteTx(ctx, func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
+		inTx, err = rwt.ReadStoredSchema(ctx)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if read(revA) != first || inTx != first {
+		t.Fatal("an unchanged schema was decoded again")
+	}
+	var written string
+	revB, err := ds.ReadWriteTx(ctx, func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
+		if err := rwt.WriteStoredSchema(ctx, storedSchema("b")); err != nil {
+			return err
+		}
+		s, err := rwt.ReadStoredSchema(ctx)
+		written = s.Get().GetV1().GetSchemaHash()
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if written != "b" {
+		t.Fatalf("the transaction that wrote schema b read %q", written)
+	}
+	if got := read(revB).Get().GetV1().GetSchemaHash(); got != "b" {
+		t.Fatalf("after writing schema b, the head reads %q", got)
+	}
+	if got := read(revA).Get().GetV1().GetSchemaHash(); got != "a" {
+		t.Fatalf("the revision of schema a reads %q", got)
+	}
+}
