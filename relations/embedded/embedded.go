@@ -49,8 +49,11 @@ type Config struct {
 
 // Engine is a running in-process SpiceDB.
 type Engine struct {
-	conn    *grpc.ClientConn
-	checks  *spiceembedded.Permissions
+	conn   *grpc.ClientConn
+	checks *spiceembedded.Permissions
+	// data is SpiceDB's data layer over the datastore, in the schema mode
+	// the servers use, for writes in this process.
+	data    datalayer.DataLayer
 	cancel  context.CancelFunc
 	done    chan error
 	servers int
@@ -123,7 +126,7 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	// The engine outlives the ctx that started it: Close stops it.
 	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	e := &Engine{conn: conn, checks: checks, cancel: cancel, done: make(chan error, len(servers)), servers: len(servers)}
+	e := &Engine{conn: conn, checks: checks, data: datalayer.NewDataLayer(cfg.Datastore, datalayer.WithSchemaMode(mode)), cancel: cancel, done: make(chan error, len(servers)), servers: len(servers)}
 	for _, s := range servers {
 		go func() { e.done <- s.Run(runCtx) }()
 	}
