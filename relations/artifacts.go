@@ -85,7 +85,7 @@ func (g *Graph) RegisterArtifact(ctx context.Context, actor User, project string
 	}
 	info := ArtifactInfo{Kind: ref.Kind, ID: ref.ID, Project: project, Name: name, CreatedAt: g.now().UTC(), CreatedBy: actor.ID}
 	if err := g.catalog.PutArtifact(ctx, info); err != nil {
-		_, undoErr := g.perms.WriteRelationships(context.WithoutCancel(ctx), &v1.WriteRelationshipsRequest{
+		_, undoErr := g.writeRelationships(context.WithoutCancel(ctx), &v1.WriteRelationshipsRequest{
 			Updates: []*v1.RelationshipUpdate{update(v1.RelationshipUpdate_OPERATION_DELETE, link)},
 		})
 		return Artifact{}, "", &Error{Code: CodeUnavailable, Message: "could not store artifact metadata", Err: errors.Join(err, undoErr)}

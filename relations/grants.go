@@ -91,11 +91,20 @@ func (g *Graph) keepAnAdmin(ctx context.Context, project string, leaving User) (
 }
 
 func (g *Graph) write(ctx context.Context, updates []*v1.RelationshipUpdate, pre []*v1.Precondition, conflict string) (Token, error) {
-	resp, err := g.perms.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: updates, OptionalPreconditions: pre})
+	resp, err := g.writeRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: updates, OptionalPreconditions: pre})
 	if err != nil {
 		return "", fromSpiceDB(ctx, err, conflict)
 	}
 	return tokenOf(resp.GetWrittenAt()), nil
+}
+
+// writeRelationships applies req in this process when the graph can
+// (WithLocalWriter), over the connection otherwise.
+func (g *Graph) writeRelationships(ctx context.Context, req *v1.WriteRelationshipsRequest) (*v1.WriteRelationshipsResponse, error) {
+	if g.writer != nil {
+		return g.writer.WriteRelationships(ctx, req)
+	}
+	return g.perms.WriteRelationships(ctx, req)
 }
 
 const concurrentChange = "the project's members changed concurrently; read them again and retry"

@@ -22,6 +22,7 @@ type Graph struct {
 	catalog Catalog
 	now     func() time.Time
 	head    HeadChecker
+	writer  LocalWriter
 	// keepSchema leaves the stored schema as it is (WithStoredSchema).
 	keepSchema bool
 	cursors    cursorSeal
@@ -35,6 +36,14 @@ type HeadChecker interface {
 	CheckAtHead(ctx context.Context, resourceType, resourceID, permission, subjectType, subjectID string) (bool, error)
 }
 
+// LocalWriter applies a WriteRelationships inside the process, without a
+// gRPC round trip: what SpiceDB embedded in the same process offers
+// (embedded.Engine). Its errors carry the gRPC status SpiceDB's API would
+// return.
+type LocalWriter interface {
+	WriteRelationships(ctx context.Context, req *v1.WriteRelationshipsRequest) (*v1.WriteRelationshipsResponse, error)
+}
+
 // Option adjusts how Open builds a Graph.
 type Option func(*Graph)
 
@@ -45,6 +54,13 @@ type Option func(*Graph)
 // snapshot.
 func WithHeadChecker(c HeadChecker) Option {
 	return func(g *Graph) { g.head = c }
+}
+
+// WithLocalWriter sends every relationship write through w instead of the
+// connection: a durable write then costs its transaction, not the gRPC
+// transport and middleware besides (docs/BENCHMARKS.md).
+func WithLocalWriter(w LocalWriter) Option {
+	return func(g *Graph) { g.writer = w }
 }
 
 // WithStoredSchema works under the schema the graph already holds instead

@@ -94,7 +94,7 @@ func (g *Graph) CreateProject(ctx context.Context, actor User, p NewProject) (Pr
 	// The name is claimed atomically in the graph: a project exists exactly
 	// while some relationship names it, and it always has an admin.
 	admin := roleRelationship(p.Name, RoleAdmin, actor)
-	resp, err := g.perms.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{
+	resp, err := g.writeRelationships(ctx, &v1.WriteRelationshipsRequest{
 		Updates: []*v1.RelationshipUpdate{update(v1.RelationshipUpdate_OPERATION_CREATE, admin)},
 		OptionalPreconditions: []*v1.Precondition{mustNotMatch(&v1.RelationshipFilter{
 			ResourceType: string(schema.TypeProject), OptionalResourceId: p.Name,

@@ -184,3 +184,31 @@ func TestNodesCostConstantCalls(t *testing.T) {
 		t.Fatalf("nodes over projects cost %v, want one CheckBulkPermissions", first)
 	}
 }
+
+// TestWritesRunInProcess: with SpiceDB embedded, a mutation's writes run
+// in process, none over the connection, and read back at once.
+func TestWritesRunInProcess(t *testing.T) {
+	counter := &countingConn{calls: map[string]int{}}
+	env := counter.open(t)
+	ctx := t.Context()
+	alice, bob := relationstest.MustUser(t, "alice"), relationstest.MustUser(t, "bob")
+	if _, _, err := env.Graph.CreateProject(ctx, alice, relations.NewProject{Name: "atlas"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Graph.AddMember(ctx, alice, "atlas", bob, relations.RoleReader); err != nil {
+		t.Fatal(err)
+	}
+	token, err := env.Graph.ChangeRole(ctx, alice, "atlas", bob, relations.RoleWriter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := env.Graph.RegisterArtifact(ctx, bob, "atlas", relations.ArtifactRef{Kind: "job", ID: "atlas-build"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if calls := counter.take(); calls["WriteRelationships"] != 0 {
+		t.Fatalf("writes went over the connection: %v", calls)
+	}
+	if role, ok, err := env.Graph.Role(ctx, bob, "atlas", token); err != nil || !ok || role != relations.RoleWriter {
+		t.Fatalf("bob's role at the change's token: %v %v %v", role, ok, err)
+	}
+}

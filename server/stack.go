@@ -90,7 +90,7 @@ func OpenStack(ctx context.Context, cfg StackConfig) (_ *Stack, err error) {
 	if s.Engine, err = embedded.Start(ctx, engineCfg); err != nil {
 		return s, err
 	}
-	if s.Graph, err = relations.Open(ctx, s.Engine.Conn(), s.Catalog, append(graphOpts, relations.WithHeadChecker(s.Engine))...); err != nil {
+	if s.Graph, err = relations.Open(ctx, s.Engine.Conn(), s.Catalog, append(graphOpts, relations.WithHeadChecker(s.Engine), relations.WithLocalWriter(s.Engine))...); err != nil {
 		return s, err
 	}
 	return s, nil

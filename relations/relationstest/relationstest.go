@@ -42,8 +42,8 @@ func WrapChecker(f func(relations.HeadChecker) relations.HeadChecker) Option {
 }
 
 // Open starts a graph that lives until the test ends, wired as `trellis
-// serve` wires it: checks that may read the newest revision run in process,
-// everything else goes over the engine's connection.
+// serve` wires it: writes and the checks that may read the newest revision
+// run in process, everything else goes over the engine's connection.
 func Open(tb testing.TB, opts ...Option) *Env {
 	tb.Helper()
 	ctx := context.Background()
@@ -83,7 +83,7 @@ func Open(tb testing.TB, opts ...Option) *Env {
 	if o.wrapChecker != nil {
 		checker = o.wrapChecker(checker)
 	}
-	g, err := relations.Open(ctx, conn, catalog, relations.WithHeadChecker(checker))
+	g, err := relations.Open(ctx, conn, catalog, relations.WithHeadChecker(checker), relations.WithLocalWriter(engine))
 	if err != nil {
 		tb.Fatalf("open graph: %v", err)
 	}
