@@ -188,6 +188,10 @@ var Ops = []Op{
 	{Name: "write-one", Run: func(ctx context.Context, t *Target, i int) error {
 		return t.writeOne(ctx, i)
 	}},
+	{Name: "write-one-in-process", Run: func(ctx context.Context, t *Target, i int) error {
+		_, err := t.engine.WriteRelationships(ctx, t.nextWrite(i))
+		return err
+	}},
 }
 
 func (t *Target) lookupHeavy(ctx context.Context) error {
@@ -200,17 +204,23 @@ func (t *Target) lookupHeavy(ctx context.Context) error {
 	return drainAtLeast(stream.Recv, t.Shape.HeavyProjects, "projects")
 }
 
-// writeOne durably adds a reader, new each time, to a project.
+// writeOne durably adds a reader, new each time, to a project, over
+// SpiceDB's gRPC API.
 func (t *Target) writeOne(ctx context.Context, i int) error {
+	_, err := t.perms.WriteRelationships(ctx, t.nextWrite(i))
+	return err
+}
+
+// nextWrite is a write of one reader, new each time, to a project.
+func (t *Target) nextWrite(i int) *v1.WriteRelationshipsRequest {
 	t.writes++
-	_, err := t.perms.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
+	return &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{{
 		Operation: v1.RelationshipUpdate_OPERATION_TOUCH,
 		Relationship: &v1.Relationship{
 			Resource: &v1.ObjectReference{ObjectType: string(schema.TypeProject), ObjectId: ProjectID(i % t.Shape.Projects)},
 			Relation: string(schema.ProjectReader), Subject: subject(fmt.Sprintf("w%d-%d", t.writes, i)),
 		},
-	}}})
-	return err
+	}}}
 }
 
 // drainAtLeast reads a stream to its end and fails if it held fewer than
