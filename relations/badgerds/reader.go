@@ -101,6 +101,26 @@ func (r *reader) iterate(ctx context.Context, spec scanSpec) datastore.Relations
 
 // ReadStoredSchema implements datastore.Reader.
 func (r *reader) ReadStoredSchema(context.Context) (*datastore.ReadOnlyStoredSchema, error) {
+	return r.storedSchema(true)
+}
+
+// storedSchema reads the schema at the reader's revision. committed says
+// that what it reads is committed (not a transaction's pending write):
+// then a read at or after the newest schema write's revision takes that
+// schema's decoded copy, or leaves it for the next. Writes learn their
+// schema before the head reaches them (learnSchemaHash), so no revision a
+// reader holds is past a schema write the copy misses.
+func (r *reader) storedSchema(committed bool) (*datastore.ReadOnlyStoredSchema, error) {
+	if r.err != nil {
+		return nil, r.err
+	}
+	current := r.ds.schemaHash.Load()
+	share := committed && r.rev >= current.since
+	if share {
+		if s := current.schema.Load(); s != nil {
+			return s, nil
+		}
+	}
 	raw, _, found, err := r.get(keySchema)
 	if err != nil {
 		return nil, err
@@ -108,10 +128,22 @@ func (r *reader) ReadStoredSchema(context.Context) (*datastore.ReadOnlyStoredSch
 	if !found {
 		return nil, datastore.ErrSchemaNotFound
 	}
-	// Compared by content, not by version: inside a transaction that wrote
-	// the schema, Badger gives the pending value the version of the
-	// snapshot, which a committed schema may share.
-	if last := r.ds.lastSchema.Load(); last != nil && bytes.Equal(last.raw, raw) {
+	decoded, err := r.ds.decodeSchema(raw)
+	if err != nil {
+		return nil, err
+	}
+	if share {
+		current.schema.CompareAndSwap(nil, decoded)
+	}
+	return decoded, nil
+}
+
+// decodeSchema decodes a stored schema, or returns the copy decoded last
+// if raw is the same. Compared by content, not by version: inside a
+// transaction that wrote the schema, Badger gives the pending value the
+// version of the snapshot, which a committed schema may share.
+func (ds *Datastore) decodeSchema(raw []byte) (*datastore.ReadOnlyStoredSchema, error) {
+	if last := ds.lastSchema.Load(); last != nil && bytes.Equal(last.raw, raw) {
 		return last.schema, nil
 	}
 	s := &core.StoredSchema{}
@@ -119,7 +151,7 @@ func (r *reader) ReadStoredSchema(context.Context) (*datastore.ReadOnlyStoredSch
 		return nil, fmt.Errorf("badgerds: decode stored schema: %w", err)
 	}
 	decoded := datastore.NewReadOnlyStoredSchemaWithSize(s, len(raw))
-	r.ds.lastSchema.Store(&decodedSchema{raw: raw, schema: decoded})
+	ds.lastSchema.Store(&decodedSchema{raw: raw, schema: decoded})
 	return decoded, nil
 }
 

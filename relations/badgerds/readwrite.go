@@ -410,6 +410,17 @@ func (rwt *readWriteTx) schemaHash() (string, error) {
 	return string(v), err
 }
 
+// ReadStoredSchema implements datastore.Reader. The read is logged like
+// any other, so a schema written concurrently makes the transaction
+// conflict, even when the decoded copy answers it without a Get.
+func (rwt *readWriteTx) ReadStoredSchema(context.Context) (*datastore.ReadOnlyStoredSchema, error) {
+	if rwt.storedHash != nil {
+		return rwt.storedSchema(false)
+	}
+	rwt.logReads(pointRange(bytes.Clone(keySchema)))
+	return rwt.storedSchema(true)
+}
+
 // LegacyWriteNamespaces implements datastore.LegacySchemaWriter.
 func (rwt *readWriteTx) LegacyWriteNamespaces(_ context.Context, defs ...*core.NamespaceDefinition) error {
 	for _, def := range defs {

@@ -3,11 +3,13 @@ package badgerds_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/authzed/spicedb/pkg/datastore"
 	"github.com/authzed/spicedb/pkg/datastore/options"
 	core "github.com/authzed/spicedb/pkg/proto/core/v1"
+	"github.com/authzed/spicedb/pkg/tuple"
 
 	"github.com/seed-6461fa00/trellis/relations/badgerds"
 )
@@ -183,5 +185,47 @@ func TestStoredSchemaDecodedOncePerContent(t *testing.T) {
 	}
 	if got := read(revA).Get().GetV1().GetSchemaHash(); got != "a" {
 		t.Fatalf("the revision of schema a reads %q", got)
+	}
+}
+
+// TestSchemaReadConflictsWithASchemaWrite: a transaction that read the
+// schema, even from the decoded copy, conflicts with a schema write that
+// commits before it, and its retry reads the new schema.
+func TestSchemaReadConflictsWithASchemaWrite(t *testing.T) {
+	ctx := t.Context()
+	ds, err := badgerds.New(ctx, t.TempDir(), badgerds.WithRevisionQuantization(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ds.Close()
+	if _, err := writeSchemaHash(ctx, ds, "a"); err != nil {
+		t.Fatal(err)
+	}
+	// Decoded once, so the transaction below reads the copy.
+	head, err := ds.HeadRevision(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ds.SnapshotReader(head.Revision).ReadStoredSchema(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	if _, err := ds.ReadWriteTx(ctx, func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
+		s, err := rwt.ReadStoredSchema(ctx)
+		if err != nil {
+			return err
+		}
+		seen = append(seen, s.Get().GetV1().GetSchemaHash())
+		if len(seen) == 1 {
+			if _, err := writeSchemaHash(ctx, ds, "b"); err != nil {
+				return err
+			}
+		}
+		return rwt.WriteRelationships(ctx, []tuple.RelationshipUpdate{tuple.Touch(tuple.MustParse("document:d1#viewer@user:u1"))})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(seen, []string{"a", "b"}) {
+		t.Fatalf("the transaction read the schema as %v; want a, then b on its retry", seen)
 	}
 }
