@@ -192,6 +192,18 @@ var Ops = []Op{
 		_, err := t.engine.WriteRelationships(ctx, t.nextWrite(i))
 		return err
 	}},
+	// The same write straight into the datastore, without SpiceDB: what
+	// storage alone costs, so the engine's share is the difference.
+	{Name: "write-one-datastore-alone", Run: func(ctx context.Context, t *Target, i int) error {
+		update, err := tuple.UpdateFromV1RelationshipUpdate(t.nextWrite(i).GetUpdates()[0])
+		if err != nil {
+			return err
+		}
+		_, err = t.ds.ReadWriteTx(ctx, func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
+			return rwt.WriteRelationships(ctx, []tuple.RelationshipUpdate{update})
+		})
+		return err
+	}},
 }
 
 func (t *Target) lookupHeavy(ctx context.Context) error {
