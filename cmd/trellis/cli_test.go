@@ -395,3 +395,14 @@ func TestExportOutputKinds(t *testing.T) {
 		t.Errorf("through a pipe: %.100q", got)
 	}
 }
+
+// TestUnknownCommand: a misspelt command is an error that names it, and
+// trellis alone shows the commands.
+func TestUnknownCommand(t *testing.T) {
+	if out, err := run(t, "serv"); err == nil || !strings.Contains(err.Error(), `unknown command "serv"`) {
+		t.Fatalf("trellis serv: %v\n%s", err, out)
+	}
+	if out, err := run(t); err != nil || !strings.Contains(out, "serve") || !strings.Contains(out, "COMMANDS") {
+		t.Fatalf("trellis alone: %v\n%s", err, out)
+	}
+}

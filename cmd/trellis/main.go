@@ -34,5 +34,13 @@ func newApp() *cli.Command {
 			benchCommand(),
 			versionCommand(),
 		},
+		// Without an action of its own, a misspelt command would read as
+		// a request for help on a topic that does not exist.
+		Action: func(_ context.Context, cmd *cli.Command) error {
+			if cmd.Args().Present() {
+				return fmt.Errorf("unknown command %q; 'trellis --help' lists the commands", cmd.Args().First())
+			}
+			return cli.ShowRootCommandHelp(cmd)
+		},
 	}
 }
