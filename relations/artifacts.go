@@ -3,6 +3,7 @@ package relations
 import (
 	"context"
 	"errors"
+	"io"
 	"maps"
 	"time"
 
@@ -322,7 +323,9 @@ func (g *Graph) ShareArtifact(ctx context.Context, actor User, ref ArtifactRef, 
 	}, pre, "the artifact or your role changed concurrently; retry")
 }
 
-// UnshareArtifact takes a user's direct access to an artifact away.
+// UnshareArtifact takes a user's direct access to an artifact away. A user
+// the artifact is not shared with is CodeNotFound, as removing someone who
+// is not a member of a project is.
 func (g *Graph) UnshareArtifact(ctx context.Context, actor User, ref ArtifactRef, user User) (Token, error) {
 	if _, err := UserFromID(user.ID); err != nil {
 		return "", err
@@ -331,10 +334,44 @@ func (g *Graph) UnshareArtifact(ctx context.Context, actor User, ref ArtifactRef
 	if err != nil {
 		return "", err
 	}
+	sharesOfUser := &v1.RelationshipFilter{
+		ResourceType: string(ref.Kind), OptionalResourceId: ref.ID,
+		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: string(schema.TypeUser), OptionalSubjectId: user.ID},
+	}
+	shared, err := g.anyRelationship(ctx, sharesOfUser)
+	if err != nil {
+		return "", err
+	}
+	if !shared {
+		return "", errorf(CodeNotFound, "%s %q is not shared with %s", ref.Kind, ref.ID, user.ID)
+	}
+	// Pinned, so an unshare that lands first makes this one a conflict,
+	// not a silent second success.
 	return g.write(ctx, []*v1.RelationshipUpdate{
 		update(v1.RelationshipUpdate_OPERATION_DELETE, shareRelationship(ref, RoleReader, user)),
 		update(v1.RelationshipUpdate_OPERATION_DELETE, shareRelationship(ref, RoleWriter, user)),
-	}, pre, "the artifact or your role changed concurrently; retry")
+	}, append(pre, mustMatch(sharesOfUser)), "the artifact, its shares or your role changed concurrently; retry")
+}
+
+// anyRelationship reports whether some relationship matches filter, at the
+// newest revision.
+func (g *Graph) anyRelationship(ctx context.Context, filter *v1.RelationshipFilter) (bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
+		Consistency: fullyConsistent(), RelationshipFilter: filter, OptionalLimit: 1,
+	})
+	if err != nil {
+		return false, fromSpiceDB(ctx, err, "")
+	}
+	_, err = stream.Recv()
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, io.EOF):
+		return false, nil
+	}
+	return false, fromSpiceDB(ctx, err, "")
 }
 
 // SharedWith lists the users an artifact is shared with directly, by role

@@ -111,6 +111,19 @@ func TestArtifactRules(t *testing.T) {
 		}
 	})
 
+	t.Run("unsharing what is not shared", func(t *testing.T) {
+		f, job, sam := setup(t)
+		if _, err := f.g.UnshareArtifact(ctx, f.users["writer"], job, sam); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.g.UnshareArtifact(ctx, f.users["writer"], job, sam); relations.ErrorCode(err) != relations.CodeNotFound {
+			t.Fatalf("unsharing twice: %v, want not found", err)
+		}
+		if _, err := f.g.UnshareArtifact(ctx, f.users["writer"], job, f.users["reader"]); relations.ErrorCode(err) != relations.CodeNotFound {
+			t.Fatalf("unsharing from a project member it was never shared with: %v, want not found", err)
+		}
+	})
+
 	t.Run("conflicts and bad input", func(t *testing.T) {
 		f, job, _ := setup(t)
 		if _, _, err := f.g.RegisterArtifact(ctx, f.users["admin"], f.project, job, ""); relations.ErrorCode(err) != relations.CodeConflict {
