@@ -94,6 +94,7 @@ func NewHandler(g *relations.Graph, opts Options) http.Handler {
 	if opts.TracerProvider != nil {
 		srv.Use(tracing{tracer: opts.TracerProvider.Tracer("github.com/seed-6461fa00/trellis/graph")})
 	}
+	srv.Use(failedEventErrors{})
 	srv.SetErrorPresenter(presentError)
 	srv.SetRecoverFunc(recoverPanic)
 	srv.AroundOperations(withLoaders(g))

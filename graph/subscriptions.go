@@ -3,8 +3,12 @@ package graph
 import (
 	"context"
 	"fmt"
+	"reflect"
+	"slices"
 	"sync"
 
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 
 	"github.com/seed-6461fa00/trellis/relations"
@@ -63,8 +67,9 @@ func (s *subscriptionSlots) watch(ctx context.Context, user relations.User, star
 // forward adapts a stream of events to what gqlgen sends: pointers, closed
 // when the stream or the subscription ends. A stream that ends in an error
 // (not the viewer losing access, which ends it quietly) sends one last
-// event carrying it, which every field of the event answers with: the
-// client learns the subscription failed, rather than see it complete.
+// event carrying it, which every field of the event answers with, folded
+// into one error by failedEventErrors: the client learns the subscription
+// failed, rather than see it complete.
 // release is called once the subscription is over.
 func forward(ctx context.Context, events <-chan relations.MembershipEvent, errs <-chan error, release func()) <-chan *relations.MembershipEvent {
 	out := make(chan *relations.MembershipEvent)
@@ -89,4 +94,52 @@ func forward(ctx context.Context, events <-chan relations.MembershipEvent, errs 
 		}
 	}()
 	return out
+}
+
+// failedEventErrors folds the errors of a failed subscription event into
+// one. The event that carries a stream's failure answers it from every
+// field the client selected (see forward), each answer a copy of one
+// error; the client hears of the failure once, on the subscription's own
+// field, which the failure leaves null.
+type failedEventErrors struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.ResponseInterceptor
+} = failedEventErrors{}
+
+func (failedEventErrors) ExtensionName() string                   { return "FailedSubscriptionEvent" }
+func (failedEventErrors) Validate(graphql.ExecutableSchema) error { return nil }
+
+func (failedEventErrors) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if resp == nil || len(resp.Errors) < 2 || !graphql.HasOperationContext(ctx) {
+		return resp
+	}
+	op := graphql.GetOperationContext(ctx).Operation
+	if op == nil || op.Operation != ast.Subscription || len(op.SelectionSet) != 1 {
+		return resp
+	}
+	root, ok := op.SelectionSet[0].(*ast.Field)
+	if !ok {
+		return resp
+	}
+	var folded gqlerror.List
+	for _, e := range resp.Errors {
+		if i := slices.IndexFunc(folded, func(f *gqlerror.Error) bool { return sameFailure(f, e) }); i >= 0 {
+			// gqlgen gives the fields of a subscription's event paths
+			// that leave the subscription's field out.
+			folded[i].Path, folded[i].Locations = ast.Path{ast.PathName(root.Alias)}, nil
+			continue
+		}
+		folded = append(folded, e)
+	}
+	resp.Errors = folded
+	return resp
+}
+
+// sameFailure reports whether two errors of one event are copies of one
+// failure.
+func sameFailure(a, b *gqlerror.Error) bool {
+	return a.Message == b.Message && reflect.DeepEqual(a.Extensions, b.Extensions)
 }

@@ -8,8 +8,12 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"github.com/coder/websocket"
 	"github.com/coder/websocket/wsjson"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/seed-6461fa00/trellis/graph"
 	"github.com/seed-6461fa00/trellis/relations/relationstest"
@@ -265,5 +269,55 @@ func TestSubscriptionsPerUserAreCapped(t *testing.T) {
 		if m, ok := read(t, second, 10*time.Second); !ok || m.Type != "complete" {
 			t.Fatalf("a refused subscription did not complete: %+v", m)
 		}
+	}
+}
+
+// brokenWatch is a connection whose Watch streams fail on their first
+// receive, as when the engine stops under a subscription.
+type brokenWatch struct{ grpc.ClientConnInterface }
+
+func (c brokenWatch) NewStream(ctx context.Context, desc *grpc.StreamDesc, method string, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	s, err := c.ClientConnInterface.NewStream(ctx, desc, method, opts...)
+	if err != nil || method != v1.WatchService_Watch_FullMethodName {
+		return s, err
+	}
+	return failingStream{s}, nil
+}
+
+type failingStream struct{ grpc.ClientStream }
+
+func (failingStream) RecvMsg(any) error { return status.Error(codes.Unavailable, "the watch broke") }
+
+// TestFailedSubscriptionReportsOnce: a subscription whose stream fails
+// sends one result carrying the failure once, on the subscription's field,
+// however many fields the client selected, and then completes.
+func TestFailedSubscriptionReportsOnce(t *testing.T) {
+	env := relationstest.Open(t, relationstest.WrapConn(func(inner grpc.ClientConnInterface) grpc.ClientConnInterface {
+		return brokenWatch{inner}
+	}))
+	url, auth := serveGraph(t, env, server.Options{})
+	alice := userClient(t, url, auth, "alice")
+	alice.ok(`mutation { createProject(input: {name: "apollo"}) { consistencyToken } }`, nil)
+	conn := subscribe(t, url, alice.token, `subscription { membershipChanged(project: "apollo") { project user { id } role removed consistencyToken } }`)
+	m, ok := read(t, conn, 10*time.Second)
+	if !ok || m.Type != "next" {
+		t.Fatalf("the failed subscription's result: %+v %s", m, m.Payload)
+	}
+	var result struct {
+		Data   map[string]any `json:"data"`
+		Errors []struct {
+			Path       []any          `json:"path"`
+			Extensions map[string]any `json:"extensions"`
+		} `json:"errors"`
+	}
+	if err := json.Unmarshal(m.Payload, &result); err != nil {
+		t.Fatal(err)
+	}
+	if len(result.Errors) != 1 || result.Data["membershipChanged"] != nil || result.Errors[0].Extensions["code"] != "UNAVAILABLE" ||
+		fmt.Sprint(result.Errors[0].Path) != "[membershipChanged]" {
+		t.Fatalf("the failure arrived as %s; want one UNAVAILABLE error on membershipChanged and no event", m.Payload)
+	}
+	if m, ok := read(t, conn, 10*time.Second); !ok || m.Type != "complete" {
+		t.Fatalf("after the failure: %+v %s", m, m.Payload)
 	}
 }
