@@ -123,7 +123,7 @@ func plainUpdates(req *v1.WriteRelationshipsRequest) ([]tuple.RelationshipUpdate
 	case len(req.GetOptionalPreconditions()) > maxPreconditions:
 		return nil, spiceerrors.WithCodeAndReason(fmt.Errorf("too many preconditions (%d) for WriteRelationships call (maximum: %d)", len(req.GetOptionalPreconditions()), maxPreconditions),
 			codes.InvalidArgument, v1.ErrorReason_ERROR_REASON_TOO_MANY_PRECONDITIONS_IN_REQUEST)
-	case req.GetOptionalTransactionMetadata() != nil:
+	case len(req.GetOptionalTransactionMetadata().GetFields()) > 0:
 		return nil, invalidf("in-process writes take no transaction metadata")
 	}
 	// The API's field rules (names, ID patterns, required fields), as
@@ -338,18 +338,26 @@ func invalidf(format string, args ...any) error {
 }
 
 // withStatus gives an error of the transaction the gRPC status SpiceDB's
-// API would: the datastore's errors carry theirs already.
+// API would (its internal/services/shared RewriteError, for what a write
+// can meet): the datastore's own errors carry theirs already.
 func withStatus(err error) error {
 	if _, ok := status.FromError(err); ok {
 		return err
 	}
+	var typeErr schema.TypeError
 	switch {
 	case errors.Is(err, context.Canceled):
 		return spiceerrors.WithCodeAndDetailsAsError(err, codes.Canceled)
 	case errors.Is(err, context.DeadlineExceeded):
 		return spiceerrors.WithCodeAndDetailsAsError(err, codes.DeadlineExceeded)
 	case errors.As(err, new(datastore.ReadOnlyError)):
-		return spiceerrors.WithCodeAndDetailsAsError(err, codes.Unavailable)
+		return spiceerrors.WithCodeAndReason(err, codes.Unavailable, v1.ErrorReason_ERROR_REASON_SERVICE_READ_ONLY)
+	case errors.As(err, &typeErr):
+		return spiceerrors.WithCodeAndReason(err, codes.FailedPrecondition, v1.ErrorReason_ERROR_REASON_SCHEMA_TYPE_ERROR)
+	case errors.Is(err, datastore.ErrSchemaHashPreconditionFailed):
+		return spiceerrors.WithCodeAndDetailsAsError(err, codes.FailedPrecondition)
+	case errors.Is(err, datastore.ErrSchemaNotFound), errors.As(err, new(datastore.SchemaNotDefinedError)):
+		return spiceerrors.WithCodeAndDetailsAsError(err, codes.NotFound)
 	}
 	return spiceerrors.WithCodeAndDetailsAsError(err, codes.Internal)
 }

@@ -129,6 +129,8 @@ func TestInProcessWritesAnswerAsSpiceDBsAPI(t *testing.T) {
 		{"allowed only with a caveat, written without", &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{updateOf(touch, rel("doc", "d1", "gated", "user", "dave"))}}, codes.InvalidArgument},
 		{"allowed only with a caveat, deleted without", &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{updateOf(del, rel("doc", "d1", "gated", "user", "dave"))}}, codes.OK},
 		{"deleting a type the relation never takes", &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{updateOf(del, rel("doc", "d1", "owner", "group", "eng"))}}, codes.InvalidArgument},
+		{"wildcard deleted where none is allowed", &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{updateOf(del, rel("doc", "d1", "owner", "user", "*"))}}, codes.InvalidArgument},
+		{"deleted from a permission", &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{updateOf(del, rel("doc", "d1", "view", "user", "alice"))}}, codes.InvalidArgument},
 		{"wildcard resource", &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{updateOf(touch, rel("doc", "*", "viewer", "user", "alice"))}}, codes.InvalidArgument},
 		{"malformed resource ID", &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{updateOf(touch, rel("doc", "d 1", "viewer", "user", "alice"))}}, codes.InvalidArgument},
 		{"malformed subject ID", &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{updateOf(touch, rel("doc", "d1", "viewer", "user", "al!ce"))}}, codes.InvalidArgument},
@@ -159,6 +161,9 @@ func TestInProcessWritesAnswerAsSpiceDBsAPI(t *testing.T) {
 		{"precondition on an unknown subject type", &v1.WriteRelationshipsRequest{OptionalPreconditions: []*v1.Precondition{precondition(mustMatch, &v1.RelationshipFilter{ResourceType: "doc", OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: "robot"}})}}, codes.FailedPrecondition},
 		{"precondition on resource ID and prefix", &v1.WriteRelationshipsRequest{OptionalPreconditions: []*v1.Precondition{precondition(mustMatch, &v1.RelationshipFilter{ResourceType: "doc", OptionalResourceId: "d1", OptionalResourceIdPrefix: "d"})}}, codes.InvalidArgument},
 		{"precondition filtering on nothing", &v1.WriteRelationshipsRequest{OptionalPreconditions: []*v1.Precondition{precondition(mustMatch, &v1.RelationshipFilter{})}}, codes.InvalidArgument},
+		{"precondition on a subject relation", &v1.WriteRelationshipsRequest{OptionalPreconditions: []*v1.Precondition{precondition(mustMatch, &v1.RelationshipFilter{ResourceType: "doc", OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: "group", OptionalRelation: &v1.SubjectFilter_RelationFilter{Relation: "member"}}})}}, codes.OK},
+		{"precondition on an unknown subject relation", &v1.WriteRelationshipsRequest{OptionalPreconditions: []*v1.Precondition{precondition(mustMatch, &v1.RelationshipFilter{ResourceType: "doc", OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: "group", OptionalRelation: &v1.SubjectFilter_RelationFilter{Relation: "lead"}}})}}, codes.FailedPrecondition},
+		{"empty transaction metadata", &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{updateOf(touch, rel("doc", "d5", "viewer", "user", "hal"))}, OptionalTransactionMetadata: &structpb.Struct{}}, codes.OK},
 		{"precondition without a filter", &v1.WriteRelationshipsRequest{OptionalPreconditions: []*v1.Precondition{{Operation: mustMatch}}}, codes.InvalidArgument},
 	}
 	for _, c := range cases {
@@ -191,6 +196,31 @@ func TestInProcessWritesAnswerAsSpiceDBsAPI(t *testing.T) {
 		t.Fatalf("the stores differ:\nin process:\n%s\nover gRPC:\n%s", a, b)
 	} else if !strings.Contains(a, "doc:d4#owner@user:gina") || !strings.Contains(a, "group:eng#member@group:ops#member") {
 		t.Fatalf("writes missing from the store:\n%s", a)
+	}
+}
+
+// TestInProcessWriteWithoutSchema: before any schema is written, a write
+// fails in process as it does over SpiceDB's API.
+func TestInProcessWriteWithoutSchema(t *testing.T) {
+	var engines [2]*embedded.Engine
+	for i := range engines {
+		ds, err := relationstest.NewDatastore(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = ds.Close() })
+		e, err := embedded.Start(t.Context(), embedded.Config{Datastore: ds})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = e.Close(context.WithoutCancel(t.Context())) })
+		engines[i] = e
+	}
+	req := &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{updateOf(v1.RelationshipUpdate_OPERATION_TOUCH, rel("doc", "d1", "viewer", "user", "alice"))}}
+	_, gerr := v1.NewPermissionsServiceClient(engines[0].Conn()).WriteRelationships(t.Context(), req)
+	_, lerr := engines[1].WriteRelationships(t.Context(), req)
+	if got, want := outcomeOf(lerr), outcomeOf(gerr); got != want || want.code == codes.OK {
+		t.Fatalf("in process %+v (%v), over gRPC %+v (%v)", got, lerr, want, gerr)
 	}
 }
 
