@@ -56,8 +56,8 @@ func WithHeadChecker(c HeadChecker) Option {
 	return func(g *Graph) { g.head = c }
 }
 
-// WithLocalWriter sends every relationship write through w instead of the
-// connection: a durable write then costs its transaction, not the gRPC
+// WithLocalWriter sends every WriteRelationships through w instead of the
+// connection (deletions by filter still go over it): a durable write then costs its transaction, not the gRPC
 // transport and middleware besides (docs/BENCHMARKS.md).
 func WithLocalWriter(w LocalWriter) Option {
 	return func(g *Graph) { g.writer = w }

@@ -185,8 +185,9 @@ func TestNodesCostConstantCalls(t *testing.T) {
 	}
 }
 
-// TestWritesRunInProcess: with SpiceDB embedded, a mutation's writes run
-// in process, none over the connection, and read back at once.
+// TestWritesRunInProcess: with SpiceDB embedded, the WriteRelationships of
+// a create, add, change of role and registration run in process, none over
+// the connection, and read back at once.
 func TestWritesRunInProcess(t *testing.T) {
 	counter := &countingConn{calls: map[string]int{}}
 	env := counter.open(t)

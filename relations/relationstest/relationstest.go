@@ -42,8 +42,9 @@ func WrapChecker(f func(relations.HeadChecker) relations.HeadChecker) Option {
 }
 
 // Open starts a graph that lives until the test ends, wired as `trellis
-// serve` wires it: writes and the checks that may read the newest revision
-// run in process, everything else goes over the engine's connection.
+// serve` wires it: relationship writes and the checks that may read the
+// newest revision run in process, everything else goes over the engine's
+// connection.
 func Open(tb testing.TB, opts ...Option) *Env {
 	tb.Helper()
 	ctx := context.Background()
