@@ -62,9 +62,17 @@ func startTCP(t *testing.T, key string) string {
 // startTCPOver serves ds (closed with the test) over TCP.
 func startTCPOver(t *testing.T, key string, ds datastore.Datastore) string {
 	t.Helper()
-	t.Cleanup(func() { _ = ds.Close() })
 	addr := freeAddr(t)
-	e, err := embedded.Start(t.Context(), embedded.Config{Datastore: ds, PresharedKeys: []string{key}, GRPCAddress: addr})
+	startOver(t, embedded.Config{Datastore: ds, PresharedKeys: []string{key}, GRPCAddress: addr})
+	return addr
+}
+
+// startOver starts an engine as cfg says; the engine and its datastore
+// close with the test.
+func startOver(t *testing.T, cfg embedded.Config) *embedded.Engine {
+	t.Helper()
+	t.Cleanup(func() { _ = cfg.Datastore.Close() })
+	e, err := embedded.Start(t.Context(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +81,7 @@ func startTCPOver(t *testing.T, key string, ds datastore.Datastore) string {
 		defer cancel()
 		_ = e.Close(ctx)
 	})
-	return addr
+	return e
 }
 
 // receiveAll reads a server stream to its end.

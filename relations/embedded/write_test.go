@@ -1,7 +1,6 @@
 package embedded_test
 
 import (
-	"context"
 	"strings"
 	"testing"
 	"time"
@@ -36,24 +35,19 @@ definition doc {
 }
 `
 
-// startEngine runs an engine over a fresh store holding writeSchema.
-func startEngine(t *testing.T) *embedded.Engine {
+// startEngine runs an engine, stopped with the test, over a fresh store
+// holding schemaText (nothing if empty).
+func startEngine(t *testing.T, schemaText string) *embedded.Engine {
 	t.Helper()
 	ds, err := relationstest.NewDatastore(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = ds.Close() })
-	e, err := embedded.Start(t.Context(), embedded.Config{Datastore: ds})
-	if err != nil {
-		t.Fatal(err)
+	e := startOver(t, embedded.Config{Datastore: ds})
+	if schemaText == "" {
+		return e
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = e.Close(ctx)
-	})
-	if _, err := v1.NewSchemaServiceClient(e.Conn()).WriteSchema(t.Context(), &v1.WriteSchemaRequest{Schema: writeSchema}); err != nil {
+	if _, err := v1.NewSchemaServiceClient(e.Conn()).WriteSchema(t.Context(), &v1.WriteSchemaRequest{Schema: schemaText}); err != nil {
 		t.Fatal(err)
 	}
 	return e
@@ -94,7 +88,7 @@ func outcomeOf(err error) outcome {
 // one must succeed or fail alike, with the same status code and reason,
 // and leave the same relationships.
 func TestInProcessWritesAnswerAsSpiceDBsAPI(t *testing.T) {
-	overGRPC, inProcess := startEngine(t), startEngine(t)
+	overGRPC, inProcess := startEngine(t, writeSchema), startEngine(t, writeSchema)
 	perms := v1.NewPermissionsServiceClient(overGRPC.Conn())
 	create, touch, del := v1.RelationshipUpdate_OPERATION_CREATE, v1.RelationshipUpdate_OPERATION_TOUCH, v1.RelationshipUpdate_OPERATION_DELETE
 	mustMatch, mustNotMatch := v1.Precondition_OPERATION_MUST_MATCH, v1.Precondition_OPERATION_MUST_NOT_MATCH
@@ -202,20 +196,7 @@ func TestInProcessWritesAnswerAsSpiceDBsAPI(t *testing.T) {
 // TestInProcessWriteWithoutSchema: before any schema is written, a write
 // fails in process as it does over SpiceDB's API.
 func TestInProcessWriteWithoutSchema(t *testing.T) {
-	var engines [2]*embedded.Engine
-	for i := range engines {
-		ds, err := relationstest.NewDatastore(t.Context())
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = ds.Close() })
-		e, err := embedded.Start(t.Context(), embedded.Config{Datastore: ds})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = e.Close(context.WithoutCancel(t.Context())) })
-		engines[i] = e
-	}
+	engines := [2]*embedded.Engine{startEngine(t, ""), startEngine(t, "")}
 	req := &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{updateOf(v1.RelationshipUpdate_OPERATION_TOUCH, rel("doc", "d1", "viewer", "user", "alice"))}}
 	_, gerr := v1.NewPermissionsServiceClient(engines[0].Conn()).WriteRelationships(t.Context(), req)
 	_, lerr := engines[1].WriteRelationships(t.Context(), req)
@@ -252,7 +233,7 @@ func readAll(t *testing.T, e *embedded.Engine, c *v1.Consistency) string {
 // transaction metadata, which SpiceDB's API takes, is refused in process
 // with a message that says so, and nothing is written.
 func TestInProcessWritesTakePlainRelationships(t *testing.T) {
-	e := startEngine(t)
+	e := startEngine(t, writeSchema)
 	caveated := rel("doc", "d1", "viewer", "user", "alice")
 	caveated.OptionalCaveat = &v1.ContextualizedCaveat{CaveatName: "on_day"}
 	expiring := rel("doc", "d1", "viewer", "user", "bob")
