@@ -33,12 +33,16 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 			gqlErr.Extensions = map[string]any{"code": codeBadRequest}
 			return gqlErr
 		}
-		slog.ErrorContext(ctx, "graphql: unexpected error", "path", gqlErr.Path.String(), "err", err)
+		if !errors.As(err, new(*streamFailure)) {
+			slog.ErrorContext(ctx, "graphql: unexpected error", "path", gqlErr.Path.String(), "err", err)
+		}
 		gqlErr.Message = "internal error"
 		gqlErr.Extensions = map[string]any{"code": string(relations.CodeInternal)}
 		return gqlErr
 	}
-	if domain.Code == relations.CodeInternal || domain.Code == relations.CodeUnavailable {
+	// A failed subscription stream answers every field with its failure;
+	// forward logs it once.
+	if (domain.Code == relations.CodeInternal || domain.Code == relations.CodeUnavailable) && !errors.As(err, new(*streamFailure)) {
 		slog.ErrorContext(ctx, "graphql: request failed", "path", gqlErr.Path.String(), "err", err)
 	}
 	gqlErr.Message = domain.Message

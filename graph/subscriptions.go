@@ -2,8 +2,9 @@ package graph
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"reflect"
+	"log/slog"
 	"slices"
 	"sync"
 
@@ -90,17 +91,26 @@ func forward(ctx context.Context, events <-chan relations.MembershipEvent, errs 
 			}
 		}
 		if err := <-errs; err != nil {
-			send(relations.MembershipEvent{Err: err})
+			slog.ErrorContext(ctx, "graphql: subscription failed", "err", err)
+			send(relations.MembershipEvent{Err: &streamFailure{err}})
 		}
 	}()
 	return out
 }
 
-// failedEventErrors folds the errors of a failed subscription event into
-// one. The event that carries a stream's failure answers it from every
-// field the client selected (see forward), each answer a copy of one
-// error; the client hears of the failure once, on the subscription's own
-// field, which the failure leaves null.
+// streamFailure marks the error a failed stream's last event carries, so
+// its copies, one from each field the client selected, are told apart
+// from every other error.
+type streamFailure struct{ err error }
+
+func (f *streamFailure) Error() string { return f.err.Error() }
+func (f *streamFailure) Unwrap() error { return f.err }
+
+// failedEventErrors reports a stream's failure once. Every field of the
+// event that carries it (see forward) answers with the failure: the copies
+// are folded into the first, and only they. gqlgen gives the fields of a
+// subscription's event paths without the subscription's own field; the
+// one kept gets it back.
 type failedEventErrors struct{}
 
 var _ interface {
@@ -113,33 +123,33 @@ func (failedEventErrors) Validate(graphql.ExecutableSchema) error { return nil }
 
 func (failedEventErrors) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
 	resp := next(ctx)
-	if resp == nil || len(resp.Errors) < 2 || !graphql.HasOperationContext(ctx) {
+	if resp == nil || len(resp.Errors) == 0 || !graphql.HasOperationContext(ctx) {
 		return resp
 	}
-	op := graphql.GetOperationContext(ctx).Operation
-	if op == nil || op.Operation != ast.Subscription || len(op.SelectionSet) != 1 {
+	opCtx := graphql.GetOperationContext(ctx)
+	if opCtx.Operation == nil || opCtx.Operation.Operation != ast.Subscription {
 		return resp
 	}
-	root, ok := op.SelectionSet[0].(*ast.Field)
-	if !ok {
+	roots := graphql.CollectFields(opCtx, opCtx.Operation.SelectionSet, []string{"Subscription"})
+	if len(roots) != 1 {
 		return resp
 	}
-	var folded gqlerror.List
+	root := roots[0]
+	var kept gqlerror.List
+	var reported []*streamFailure
 	for _, e := range resp.Errors {
-		if i := slices.IndexFunc(folded, func(f *gqlerror.Error) bool { return sameFailure(f, e) }); i >= 0 {
-			// gqlgen gives the fields of a subscription's event paths
-			// that leave the subscription's field out.
-			folded[i].Path, folded[i].Locations = ast.Path{ast.PathName(root.Alias)}, nil
+		var f *streamFailure
+		if !errors.As(e.Err, &f) {
+			kept = append(kept, e)
 			continue
 		}
-		folded = append(folded, e)
+		if slices.Contains(reported, f) {
+			continue
+		}
+		reported = append(reported, f)
+		e.Path = append(ast.Path{ast.PathName(root.Alias)}, e.Path...)
+		kept = append(kept, e)
 	}
-	resp.Errors = folded
+	resp.Errors = kept
 	return resp
-}
-
-// sameFailure reports whether two errors of one event are copies of one
-// failure.
-func sameFailure(a, b *gqlerror.Error) bool {
-	return a.Message == b.Message && reflect.DeepEqual(a.Extensions, b.Extensions)
 }
