@@ -11,20 +11,27 @@ import (
 
 var _ datastore.BulkExportPartitioner = (*Datastore)(nil)
 
+// maxPartitions bounds a plan, whose boundaries are held in memory: far
+// more parts than any export runs at once.
+const maxPartitions = 1 << 16
+
 // PlanPartitions implements datastore.BulkExportPartitioner, for SpiceDB's
 // partitioned export (pkg/services/v1 PlanPartitionedExport), which streams
 // each range by itself, in parallel. The ranges split the relationships
 // stored at the head into parts of about equal count, in the export's
 // order (by resource, the forward index's), with boundaries found by one
 // pass over the index's keys alone. A store holding fewer relationships
-// than asked for parts gets fewer, one relationship or more each.
+// than asked for parts gets fewer, one relationship or more each, and no
+// plan has more than maxPartitions.
 func (ds *Datastore) PlanPartitions(ctx context.Context, desiredCount uint32) ([]datastore.PartitionRange, error) {
-	whole := []datastore.PartitionRange{{}}
 	count := ds.relationships.Load()
 	if desiredCount <= 1 || count <= 1 {
-		return whole, ds.checkOpen()
+		if err := ds.checkOpen(); err != nil {
+			return nil, err
+		}
+		return []datastore.PartitionRange{{}}, nil
 	}
-	parts := min(int64(desiredCount), count)
+	parts := min(int64(desiredCount), count, maxPartitions)
 	head := ds.marks.headRev()
 	v, done, err := ds.openSnapshot(head, head)
 	if err != nil {
