@@ -62,44 +62,29 @@ func (e *Engine) WriteRelationships(ctx context.Context, req *v1.WriteRelationsh
 	if err != nil {
 		return nil, err
 	}
-	filters := make([]datastore.RelationshipsFilter, len(req.GetOptionalPreconditions()))
-	for i, p := range req.GetOptionalPreconditions() {
-		if filters[i], err = preconditionFilter(p); err != nil {
-			return nil, err
-		}
+	pre, err := newPreconditions(req.GetOptionalPreconditions())
+	if err != nil {
+		return nil, err
 	}
 	rev, err := e.data.ReadWriteTx(ctx, func(ctx context.Context, rwt datalayer.ReadWriteTransaction) error {
 		sr, err := rwt.ReadSchema(ctx)
 		if err != nil {
 			return err
 		}
-		defs, err := definitionsFor(ctx, sr, updates, req.GetOptionalPreconditions())
+		defs, err := definitionsFor(ctx, sr, updates, pre.publicFilters())
 		if err != nil {
 			return err
 		}
-		for _, p := range req.GetOptionalPreconditions() {
-			if err := defs.checkFilter(p.GetFilter()); err != nil {
-				return err
-			}
+		if err := pre.checkNames(defs); err != nil {
+			return err
 		}
 		for _, u := range updates {
 			if err := defs.checkUpdate(u); err != nil {
 				return err
 			}
 		}
-		limitOne := uint64(1)
-		for i, p := range req.GetOptionalPreconditions() {
-			it, err := rwt.QueryRelationships(ctx, filters[i], options.WithLimit(&limitOne), options.WithQueryShape(queryshape.Varying))
-			if err != nil {
-				return err
-			}
-			_, found, err := datastore.FirstRelationshipIn(it)
-			if err != nil {
-				return err
-			}
-			if found != (p.GetOperation() == v1.Precondition_OPERATION_MUST_MATCH) {
-				return preconditionFailed(p)
-			}
+		if err := pre.hold(ctx, rwt); err != nil {
+			return err
 		}
 		return rwt.WriteRelationships(ctx, updates)
 	})
@@ -120,9 +105,6 @@ func plainUpdates(req *v1.WriteRelationshipsRequest) ([]tuple.RelationshipUpdate
 	case len(req.GetUpdates()) > maxUpdatesPerWrite:
 		return nil, spiceerrors.WithCodeAndReason(fmt.Errorf("too many updates (%d) for WriteRelationships call (maximum: %d)", len(req.GetUpdates()), maxUpdatesPerWrite),
 			codes.InvalidArgument, v1.ErrorReason_ERROR_REASON_TOO_MANY_UPDATES_IN_REQUEST)
-	case len(req.GetOptionalPreconditions()) > maxPreconditions:
-		return nil, spiceerrors.WithCodeAndReason(fmt.Errorf("too many preconditions (%d) for WriteRelationships call (maximum: %d)", len(req.GetOptionalPreconditions()), maxPreconditions),
-			codes.InvalidArgument, v1.ErrorReason_ERROR_REASON_TOO_MANY_PRECONDITIONS_IN_REQUEST)
 	case len(req.GetOptionalTransactionMetadata().GetFields()) > 0:
 		return nil, invalidf("in-process writes take no transaction metadata")
 	}
@@ -162,15 +144,10 @@ func plainUpdates(req *v1.WriteRelationshipsRequest) ([]tuple.RelationshipUpdate
 	return updates, nil
 }
 
-// preconditionFilter converts one precondition's filter, refusing the ones
-// SpiceDB's API refuses.
-func preconditionFilter(p *v1.Precondition) (datastore.RelationshipsFilter, error) {
-	f := p.GetFilter()
+// relationshipFilter converts a filter (a precondition's, a deletion's),
+// refusing the ones SpiceDB's API refuses.
+func relationshipFilter(f *v1.RelationshipFilter) (datastore.RelationshipsFilter, error) {
 	switch {
-	case f == nil:
-		return datastore.RelationshipsFilter{}, invalidf("a precondition needs a filter")
-	case p.GetOperation() != v1.Precondition_OPERATION_MUST_MATCH && p.GetOperation() != v1.Precondition_OPERATION_MUST_NOT_MATCH:
-		return datastore.RelationshipsFilter{}, invalidf("unknown precondition operation %v", p.GetOperation())
 	case f.GetOptionalResourceId() != "" && f.GetOptionalResourceIdPrefix() != "":
 		return datastore.RelationshipsFilter{}, invalidFilter("resource_id and resource_id_prefix cannot be set at the same time")
 	case f.GetResourceType() == "" && f.GetOptionalResourceId() == "" && f.GetOptionalResourceIdPrefix() == "" &&
@@ -179,27 +156,93 @@ func preconditionFilter(p *v1.Precondition) (datastore.RelationshipsFilter, erro
 	}
 	filter, err := datastore.RelationshipsFilterFromPublicFilter(f)
 	if err != nil {
-		return datastore.RelationshipsFilter{}, invalidf("precondition: %v", err)
+		return datastore.RelationshipsFilter{}, invalidf("filter: %v", err)
 	}
 	return filter, nil
+}
+
+// preconditions are a request's preconditions, their shape checked.
+type preconditions struct {
+	list    []*v1.Precondition
+	filters []datastore.RelationshipsFilter
+}
+
+func newPreconditions(list []*v1.Precondition) (preconditions, error) {
+	if len(list) > maxPreconditions {
+		return preconditions{}, spiceerrors.WithCodeAndReason(fmt.Errorf("too many preconditions (%d) for one call (maximum: %d)", len(list), maxPreconditions),
+			codes.InvalidArgument, v1.ErrorReason_ERROR_REASON_TOO_MANY_PRECONDITIONS_IN_REQUEST)
+	}
+	p := preconditions{list: list, filters: make([]datastore.RelationshipsFilter, len(list))}
+	for i, c := range list {
+		switch {
+		case c.GetFilter() == nil:
+			return preconditions{}, invalidf("a precondition needs a filter")
+		case c.GetOperation() != v1.Precondition_OPERATION_MUST_MATCH && c.GetOperation() != v1.Precondition_OPERATION_MUST_NOT_MATCH:
+			return preconditions{}, invalidf("unknown precondition operation %v", c.GetOperation())
+		}
+		f, err := relationshipFilter(c.GetFilter())
+		if err != nil {
+			return preconditions{}, err
+		}
+		p.filters[i] = f
+	}
+	return p, nil
+}
+
+func (p preconditions) publicFilters() []*v1.RelationshipFilter {
+	out := make([]*v1.RelationshipFilter, len(p.list))
+	for i, c := range p.list {
+		out[i] = c.GetFilter()
+	}
+	return out
+}
+
+// checkNames checks that the preconditions name defined types and
+// relations.
+func (p preconditions) checkNames(defs definitions) error {
+	for _, c := range p.list {
+		if err := defs.checkFilter(c.GetFilter()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hold checks the preconditions at the transaction's snapshot.
+func (p preconditions) hold(ctx context.Context, rwt datalayer.ReadWriteTransaction) error {
+	limitOne := uint64(1)
+	for i, c := range p.list {
+		it, err := rwt.QueryRelationships(ctx, p.filters[i], options.WithLimit(&limitOne), options.WithQueryShape(queryshape.Varying))
+		if err != nil {
+			return err
+		}
+		_, found, err := datastore.FirstRelationshipIn(it)
+		if err != nil {
+			return err
+		}
+		if found != (c.GetOperation() == v1.Precondition_OPERATION_MUST_MATCH) {
+			return preconditionFailed(c)
+		}
+	}
+	return nil
 }
 
 // definitions are the schema's type definitions a write names.
 type definitions map[string]*schema.Definition
 
 // definitionsFor reads, at the transaction's snapshot, the definition of
-// every type the updates and the preconditions name.
-func definitionsFor(ctx context.Context, sr datalayer.SchemaReader, updates []tuple.RelationshipUpdate, pre []*v1.Precondition) (definitions, error) {
+// every type the updates and the filters name.
+func definitionsFor(ctx context.Context, sr datalayer.SchemaReader, updates []tuple.RelationshipUpdate, filters []*v1.RelationshipFilter) (definitions, error) {
 	names := map[string]struct{}{}
 	for _, u := range updates {
 		names[u.Relationship.Resource.ObjectType] = struct{}{}
 		names[u.Relationship.Subject.ObjectType] = struct{}{}
 	}
-	for _, p := range pre {
-		if t := p.GetFilter().GetResourceType(); t != "" {
+	for _, f := range filters {
+		if t := f.GetResourceType(); t != "" {
 			names[t] = struct{}{}
 		}
-		if t := p.GetFilter().GetOptionalSubjectFilter().GetSubjectType(); t != "" {
+		if t := f.GetOptionalSubjectFilter().GetSubjectType(); t != "" {
 			names[t] = struct{}{}
 		}
 	}

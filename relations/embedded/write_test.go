@@ -1,6 +1,7 @@
 package embedded_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -257,5 +258,74 @@ func TestInProcessWritesTakePlainRelationships(t *testing.T) {
 	}
 	if got := readAll(t, e, &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}); got != "" {
 		t.Fatalf("refused writes left relationships:\n%s", got)
+	}
+}
+
+// TestInProcessDeletionsAnswerAsSpiceDBsAPI runs the same deletions, in
+// order, through SpiceDB's API on one store and in process on another:
+// each must succeed or fail alike, with the same code and reason, delete
+// as many and report the same progress, and leave the same relationships.
+func TestInProcessDeletionsAnswerAsSpiceDBsAPI(t *testing.T) {
+	overGRPC, inProcess := startEngine(t, writeSchema), startEngine(t, writeSchema)
+	perms := v1.NewPermissionsServiceClient(overGRPC.Conn())
+	var seed []*v1.RelationshipUpdate
+	for i := range 30 {
+		seed = append(seed, updateOf(v1.RelationshipUpdate_OPERATION_TOUCH, rel("doc", fmt.Sprintf("d%02d", i), "viewer", "user", fmt.Sprintf("u%d", i%3))))
+	}
+	seed = append(seed,
+		updateOf(v1.RelationshipUpdate_OPERATION_TOUCH, rel("doc", "d00", "owner", "user", "alice")),
+		updateOf(v1.RelationshipUpdate_OPERATION_TOUCH, withSubjectRelation(rel("doc", "d01", "viewer", "group", "eng"), "member")),
+		updateOf(v1.RelationshipUpdate_OPERATION_TOUCH, rel("group", "eng", "member", "user", "bob")))
+	for _, e := range []*embedded.Engine{overGRPC, inProcess} {
+		if _, err := v1.NewPermissionsServiceClient(e.Conn()).WriteRelationships(t.Context(), &v1.WriteRelationshipsRequest{Updates: seed}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustMatch, mustNotMatch := v1.Precondition_OPERATION_MUST_MATCH, v1.Precondition_OPERATION_MUST_NOT_MATCH
+	docs := &v1.RelationshipFilter{ResourceType: "doc"}
+	cases := []struct {
+		name string
+		req  *v1.DeleteRelationshipsRequest
+		want codes.Code
+	}{
+		{"one relationship", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "doc", OptionalResourceId: "d00", OptionalRelation: "owner"}}, codes.OK},
+		{"nothing matches", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "doc", OptionalResourceId: "d99"}}, codes.OK},
+		{"by subject", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "doc", OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: "user", OptionalSubjectId: "u2"}}}, codes.OK},
+		{"by subject relation", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "doc", OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: "group", OptionalRelation: &v1.SubjectFilter_RelationFilter{Relation: "member"}}}}, codes.OK},
+		{"more than the limit, whole", &v1.DeleteRelationshipsRequest{RelationshipFilter: docs, OptionalLimit: 5}, codes.InvalidArgument},
+		{"more than the limit, partial", &v1.DeleteRelationshipsRequest{RelationshipFilter: docs, OptionalLimit: 5, OptionalAllowPartialDeletions: true}, codes.OK},
+		{"within the limit", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "doc", OptionalResourceIdPrefix: "d2"}, OptionalLimit: 100}, codes.OK},
+		{"a limit over the most", &v1.DeleteRelationshipsRequest{RelationshipFilter: docs, OptionalLimit: 1001}, codes.InvalidArgument},
+		{"precondition fails", &v1.DeleteRelationshipsRequest{RelationshipFilter: docs, OptionalPreconditions: []*v1.Precondition{precondition(mustNotMatch, &v1.RelationshipFilter{ResourceType: "group"})}}, codes.FailedPrecondition},
+		{"precondition on an unknown type", &v1.DeleteRelationshipsRequest{RelationshipFilter: docs, OptionalPreconditions: []*v1.Precondition{precondition(mustMatch, &v1.RelationshipFilter{ResourceType: "folder"})}}, codes.FailedPrecondition},
+		{"unknown type", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "folder"}}, codes.FailedPrecondition},
+		{"unknown relation", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "doc", OptionalRelation: "editor"}}, codes.FailedPrecondition},
+		{"unknown subject type", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "doc", OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: "robot"}}}, codes.FailedPrecondition},
+		{"resource ID and prefix", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "doc", OptionalResourceId: "d1", OptionalResourceIdPrefix: "d"}}, codes.InvalidArgument},
+		{"malformed resource ID", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "doc", OptionalResourceId: "d 1"}}, codes.InvalidArgument},
+		{"no filter", &v1.DeleteRelationshipsRequest{}, codes.InvalidArgument},
+		{"precondition holds", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "group"}, OptionalPreconditions: []*v1.Precondition{precondition(mustMatch, &v1.RelationshipFilter{ResourceType: "group", OptionalResourceId: "eng"})}}, codes.OK},
+		{"the rest", &v1.DeleteRelationshipsRequest{RelationshipFilter: docs}, codes.OK},
+	}
+	for _, c := range cases {
+		want, gerr := perms.DeleteRelationships(t.Context(), c.req)
+		got, lerr := inProcess.DeleteRelationships(t.Context(), c.req)
+		if outcomeOf(gerr).code != c.want {
+			t.Errorf("%s: SpiceDB's API answered %v, the case expects %v", c.name, gerr, c.want)
+		}
+		if outcomeOf(lerr) != outcomeOf(gerr) {
+			t.Errorf("%s: in process %+v (%v), over gRPC %+v (%v)", c.name, outcomeOf(lerr), lerr, outcomeOf(gerr), gerr)
+		}
+		if got.GetRelationshipsDeletedCount() != want.GetRelationshipsDeletedCount() || got.GetDeletionProgress() != want.GetDeletionProgress() {
+			t.Errorf("%s: in process deleted %d (%v), over gRPC %d (%v)", c.name, got.GetRelationshipsDeletedCount(), got.GetDeletionProgress(),
+				want.GetRelationshipsDeletedCount(), want.GetDeletionProgress())
+		}
+		fully := &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
+		if a, b := readAll(t, inProcess, fully), readAll(t, overGRPC, fully); a != b {
+			t.Fatalf("%s: the stores differ:\nin process:\n%s\nover gRPC:\n%s", c.name, a, b)
+		}
+	}
+	if left := readAll(t, inProcess, &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}); left != "" {
+		t.Fatalf("left after deleting everything:\n%s", left)
 	}
 }

@@ -1,0 +1,134 @@
+package embedded
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/authzed/spicedb/pkg/datalayer"
+	"github.com/authzed/spicedb/pkg/datastore/options"
+	"github.com/authzed/spicedb/pkg/datastore/queryshape"
+	"github.com/authzed/spicedb/pkg/spiceerrors"
+	"github.com/authzed/spicedb/pkg/zedtoken"
+	"go.opentelemetry.io/otel/attribute"
+	otelcodes "go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// maxDeleteLimit is SpiceDB's default most relationships one limited
+// deletion may name.
+const maxDeleteLimit = 1000
+
+// DeleteRelationships deletes in this process, in one datastore
+// transaction, every relationship a filter matches: what SpiceDB's
+// DeleteRelationships does, without the gRPC hop and server middleware,
+// as WriteRelationships is to its namesake.
+//
+// It makes the checks SpiceDB's API makes: the API's field rules, a filter
+// naming defined types and relations and setting at least one field (and
+// not both a resource ID and a prefix), preconditions as for a write, a
+// limit of at most 1,000; with a limit and without partial deletions, more
+// matches than the limit is an error and deletes nothing. Transaction
+// metadata is refused. Errors carry the gRPC status, code and reason,
+// SpiceDB's API would return.
+func (e *Engine) DeleteRelationships(ctx context.Context, req *v1.DeleteRelationshipsRequest) (resp *v1.DeleteRelationshipsResponse, err error) {
+	ctx, span := tracer.Start(ctx, "DeleteRelationships (in process)", trace.WithAttributes(
+		attribute.Int("preconditions", len(req.GetOptionalPreconditions())), attribute.Int("limit", int(req.GetOptionalLimit()))))
+	defer func() {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(otelcodes.Error, status.Code(err).String())
+		}
+		span.End()
+	}()
+	switch {
+	case req.GetOptionalLimit() > maxDeleteLimit:
+		return nil, spiceerrors.WithCodeAndReason(fmt.Errorf("provided limit %d is greater than maximum allowed of %d", req.GetOptionalLimit(), maxDeleteLimit),
+			codes.InvalidArgument, v1.ErrorReason_ERROR_REASON_EXCEEDS_MAXIMUM_ALLOWABLE_LIMIT)
+	case len(req.GetOptionalTransactionMetadata().GetFields()) > 0:
+		return nil, invalidf("in-process deletions take no transaction metadata")
+	}
+	if err := req.Validate(); err != nil {
+		return nil, invalidf("validation error: %v", err)
+	}
+	if err := req.HandwrittenValidate(); err != nil {
+		return nil, invalidf("validation error: %v", err)
+	}
+	pre, err := newPreconditions(req.GetOptionalPreconditions())
+	if err != nil {
+		return nil, err
+	}
+	public := req.GetRelationshipFilter()
+	filter, err := relationshipFilter(public)
+	if err != nil {
+		return nil, err
+	}
+	limit := uint64(req.GetOptionalLimit())
+	progress := v1.DeleteRelationshipsResponse_DELETION_PROGRESS_COMPLETE
+	var deleted uint64
+	rev, err := e.data.ReadWriteTx(ctx, func(ctx context.Context, rwt datalayer.ReadWriteTransaction) error {
+		progress, deleted = v1.DeleteRelationshipsResponse_DELETION_PROGRESS_COMPLETE, 0
+		sr, err := rwt.ReadSchema(ctx)
+		if err != nil {
+			return err
+		}
+		defs, err := definitionsFor(ctx, sr, nil, append(pre.publicFilters(), public))
+		if err != nil {
+			return err
+		}
+		if err := defs.checkFilter(public); err != nil {
+			return err
+		}
+		if err := pre.checkNames(defs); err != nil {
+			return err
+		}
+		if err := pre.hold(ctx, rwt); err != nil {
+			return err
+		}
+		if limit == 0 {
+			deleted, _, err = rwt.DeleteRelationships(ctx, public)
+			return err
+		}
+		if !req.GetOptionalAllowPartialDeletions() {
+			over := limit + 1
+			it, err := rwt.QueryRelationships(ctx, filter, options.WithLimit(&over), options.WithQueryShape(queryshape.Varying))
+			if err != nil {
+				return err
+			}
+			n := uint64(0)
+			for _, err := range it {
+				if err != nil {
+					return err
+				}
+				if n++; n > limit {
+					return tooManyToDelete(public, limit)
+				}
+			}
+		}
+		var reached bool
+		deleted, reached, err = rwt.DeleteRelationships(ctx, public, options.WithDeleteLimit(&limit))
+		if reached {
+			progress = v1.DeleteRelationshipsResponse_DELETION_PROGRESS_PARTIAL
+		}
+		return err
+	})
+	if err != nil {
+		return nil, withStatus(err)
+	}
+	token, err := zedtoken.NewFromRevision(ctx, rev, datalayer.NoSchemaHashInTransaction, e.data)
+	if err != nil {
+		return nil, withStatus(err)
+	}
+	return &v1.DeleteRelationshipsResponse{DeletedAt: token, DeletionProgress: progress, RelationshipsDeletedCount: deleted}, nil
+}
+
+func tooManyToDelete(f *v1.RelationshipFilter, limit uint64) error {
+	err := fmt.Errorf("found more than %d relationships to be deleted and partial deletion was not requested", limit)
+	return spiceerrors.WithCodeAndDetailsAsError(err, codes.InvalidArgument, spiceerrors.ForReason(
+		v1.ErrorReason_ERROR_REASON_TOO_MANY_RELATIONSHIPS_FOR_TRANSACTIONAL_DELETE,
+		map[string]string{"limit": strconv.FormatUint(limit, 10), "filter_resource_type": f.GetResourceType()},
+	))
+}
