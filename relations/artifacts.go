@@ -270,7 +270,7 @@ func (g *Graph) RemoveArtifact(ctx context.Context, actor User, ref ArtifactRef)
 	if err != nil {
 		return "", &Error{Code: CodeUnavailable, Message: "could not read artifact metadata", Err: err}
 	}
-	resp, err := g.perms.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
+	resp, err := g.deleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
 		RelationshipFilter:    &v1.RelationshipFilter{ResourceType: string(ref.Kind), OptionalResourceId: ref.ID},
 		OptionalPreconditions: pre,
 	})

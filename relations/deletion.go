@@ -38,7 +38,7 @@ func (g *Graph) DeleteProject(ctx context.Context, actor User, project string) (
 		}
 		pre = append(pre, mustNotMatch(artifactsOf(project, kind)))
 	}
-	resp, err := g.perms.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
+	resp, err := g.deleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
 		RelationshipFilter:    &v1.RelationshipFilter{ResourceType: string(schema.TypeProject), OptionalResourceId: project},
 		OptionalPreconditions: pre,
 	})
@@ -89,7 +89,7 @@ func (g *Graph) deleteArtifactsOf(ctx context.Context, actor User, project strin
 			id := ref.ID
 			// Only while it still belongs to this project: an artifact
 			// removed and registered elsewhere meanwhile is not ours.
-			if _, err := g.perms.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
+			if _, err := g.deleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
 				RelationshipFilter:    &v1.RelationshipFilter{ResourceType: string(kind), OptionalResourceId: id},
 				OptionalPreconditions: append(slices.Clone(pre), mustMatch(exactly(artifactLink(ref, project)))),
 			}); err != nil {

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
-	"google.golang.org/grpc"
 
 	"github.com/seed-6461fa00/trellis/relations"
 	"github.com/seed-6461fa00/trellis/relations/relationstest"
@@ -99,29 +98,29 @@ func TestUpdateProject(t *testing.T) {
 	}
 }
 
-// afterFirstDelete runs hook once, after the first DeleteRelationships call
-// on the connection it wraps has answered.
+// afterFirstDelete runs hook once, after the first DeleteRelationships
+// through the writer it wraps has answered.
 type afterFirstDelete struct {
-	grpc.ClientConnInterface
+	relations.LocalWriter
 	once sync.Once
 	hook func()
 }
 
-func (c *afterFirstDelete) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
-	err := c.ClientConnInterface.Invoke(ctx, method, args, reply, opts...)
-	if err == nil && method == v1.PermissionsService_DeleteRelationships_FullMethodName {
-		c.once.Do(c.hook)
+func (w *afterFirstDelete) DeleteRelationships(ctx context.Context, req *v1.DeleteRelationshipsRequest) (*v1.DeleteRelationshipsResponse, error) {
+	resp, err := w.LocalWriter.DeleteRelationships(ctx, req)
+	if err == nil {
+		w.once.Do(w.hook)
 	}
-	return err
+	return resp, err
 }
 
 // TestDeleteProjectStopsWhenTheAdminIsDemoted: an admin demoted while
 // their deletion of a project runs deletes nothing more.
 func TestDeleteProjectStopsWhenTheAdminIsDemoted(t *testing.T) {
-	conn := &afterFirstDelete{}
-	env := relationstest.Open(t, relationstest.WrapConn(func(inner grpc.ClientConnInterface) grpc.ClientConnInterface {
-		conn.ClientConnInterface = inner
-		return conn
+	writer := &afterFirstDelete{}
+	env := relationstest.Open(t, relationstest.WrapWriter(func(inner relations.LocalWriter) relations.LocalWriter {
+		writer.LocalWriter = inner
+		return writer
 	}))
 	ctx := t.Context()
 	g := env.Graph
@@ -140,7 +139,7 @@ func TestDeleteProjectStopsWhenTheAdminIsDemoted(t *testing.T) {
 		}
 		refs = append(refs, ref)
 	}
-	conn.hook = func() {
+	writer.hook = func() {
 		if _, err := g.ChangeRole(context.WithoutCancel(ctx), bob, "hermes", alice, relations.RoleReader); err != nil {
 			t.Errorf("demoting alice: %v", err)
 		}

@@ -213,7 +213,7 @@ func (g *Graph) undoImport(ctx context.Context, stored importedMetadata) error {
 	const chunk = 1000 // SpiceDB's most for one limited deletion
 	for typ := range schema.Permissions {
 		for {
-			resp, err := g.perms.DeleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
+			resp, err := g.deleteRelationships(ctx, &v1.DeleteRelationshipsRequest{
 				RelationshipFilter:            &v1.RelationshipFilter{ResourceType: string(typ)},
 				OptionalLimit:                 chunk,
 				OptionalAllowPartialDeletions: true,

@@ -107,6 +107,15 @@ func (g *Graph) writeRelationships(ctx context.Context, req *v1.WriteRelationshi
 	return g.perms.WriteRelationships(ctx, req)
 }
 
+// deleteRelationships applies req in this process when the graph can
+// (WithLocalWriter), over the connection otherwise.
+func (g *Graph) deleteRelationships(ctx context.Context, req *v1.DeleteRelationshipsRequest) (*v1.DeleteRelationshipsResponse, error) {
+	if g.writer != nil {
+		return g.writer.DeleteRelationships(ctx, req)
+	}
+	return g.perms.DeleteRelationships(ctx, req)
+}
+
 const concurrentChange = "the project's members changed concurrently; read them again and retry"
 
 // AddMember gives user a role in project. Adding a user who already holds a

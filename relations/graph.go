@@ -36,12 +36,13 @@ type HeadChecker interface {
 	CheckAtHead(ctx context.Context, resourceType, resourceID, permission, subjectType, subjectID string) (bool, error)
 }
 
-// LocalWriter applies a WriteRelationships inside the process, without a
+// LocalWriter applies writes and deletions inside the process, without a
 // gRPC round trip: what SpiceDB embedded in the same process offers
 // (embedded.Engine). Its errors carry the gRPC status SpiceDB's API would
 // return.
 type LocalWriter interface {
 	WriteRelationships(ctx context.Context, req *v1.WriteRelationshipsRequest) (*v1.WriteRelationshipsResponse, error)
+	DeleteRelationships(ctx context.Context, req *v1.DeleteRelationshipsRequest) (*v1.DeleteRelationshipsResponse, error)
 }
 
 // Option adjusts how Open builds a Graph.
@@ -56,8 +57,8 @@ func WithHeadChecker(c HeadChecker) Option {
 	return func(g *Graph) { g.head = c }
 }
 
-// WithLocalWriter sends every WriteRelationships through w instead of the
-// connection (deletions by filter still go over it): a durable write then costs its transaction, not the gRPC
+// WithLocalWriter sends every WriteRelationships and DeleteRelationships
+// through w instead of the connection: a durable write then costs its transaction, not the gRPC
 // transport and middleware besides (docs/BENCHMARKS.md).
 func WithLocalWriter(w LocalWriter) Option {
 	return func(g *Graph) { g.writer = w }

@@ -112,7 +112,7 @@ func (g *Graph) CreateProject(ctx context.Context, actor User, p NewProject) (Pr
 		// Give the name back, so a failed create changes nothing: every
 		// role of the project goes, not just the admin's, lest a member
 		// added meanwhile be left in a project with no admin.
-		_, undoErr := g.perms.DeleteRelationships(context.WithoutCancel(ctx), &v1.DeleteRelationshipsRequest{
+		_, undoErr := g.deleteRelationships(context.WithoutCancel(ctx), &v1.DeleteRelationshipsRequest{
 			RelationshipFilter: &v1.RelationshipFilter{ResourceType: string(schema.TypeProject), OptionalResourceId: p.Name},
 		})
 		return Project{}, "", &Error{Code: CodeUnavailable, Message: "could not store project metadata", Err: errors.Join(err, undoErr)}

@@ -185,9 +185,10 @@ func TestNodesCostConstantCalls(t *testing.T) {
 	}
 }
 
-// TestWritesRunInProcess: with SpiceDB embedded, the WriteRelationships of
-// a create, add, change of role and registration run in process, none over
-// the connection, and read back at once.
+// TestWritesRunInProcess: with SpiceDB embedded, the writes of a create,
+// add, change of role and registration, and the deletions of an artifact's
+// and a project's removal, run in process, none over the connection, and
+// read back at once.
 func TestWritesRunInProcess(t *testing.T) {
 	counter := &countingConn{calls: map[string]int{}}
 	env := counter.open(t)
@@ -211,5 +212,17 @@ func TestWritesRunInProcess(t *testing.T) {
 	}
 	if role, ok, err := env.Graph.Role(ctx, bob, "atlas", token); err != nil || !ok || role != relations.RoleWriter {
 		t.Fatalf("bob's role at the change's token: %v %v %v", role, ok, err)
+	}
+	if _, err := env.Graph.RemoveArtifact(ctx, bob, relations.ArtifactRef{Kind: "job", ID: "atlas-build"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.Graph.DeleteProject(ctx, alice, "atlas"); err != nil {
+		t.Fatal(err)
+	}
+	if calls := counter.take(); calls["DeleteRelationships"] != 0 || calls["WriteRelationships"] != 0 {
+		t.Fatalf("deletions went over the connection: %v", calls)
+	}
+	if _, err := env.Graph.Project(ctx, alice, "atlas", ""); relations.ErrorCode(err) != relations.CodeNotFound {
+		t.Fatalf("the deleted project: %v", err)
 	}
 }

@@ -28,6 +28,7 @@ type Option func(*options)
 type options struct {
 	wrapConn    func(grpc.ClientConnInterface) grpc.ClientConnInterface
 	wrapChecker func(relations.HeadChecker) relations.HeadChecker
+	wrapWriter  func(relations.LocalWriter) relations.LocalWriter
 }
 
 // WrapConn wraps the connection relations uses (to count calls, say).
@@ -41,10 +42,16 @@ func WrapChecker(f func(relations.HeadChecker) relations.HeadChecker) Option {
 	return func(o *options) { o.wrapChecker = f }
 }
 
+// WrapWriter wraps the in-process writer relations uses, as WrapConn does
+// the connection.
+func WrapWriter(f func(relations.LocalWriter) relations.LocalWriter) Option {
+	return func(o *options) { o.wrapWriter = f }
+}
+
 // Open starts a graph that lives until the test ends, wired as `trellis
-// serve` wires it: relationship writes and the checks that may read the
-// newest revision run in process, everything else goes over the engine's
-// connection.
+// serve` wires it: relationship writes and deletions, and the checks that
+// may read the newest revision, run in process; everything else goes over
+// the engine's connection.
 func Open(tb testing.TB, opts ...Option) *Env {
 	tb.Helper()
 	ctx := context.Background()
@@ -84,7 +91,11 @@ func Open(tb testing.TB, opts ...Option) *Env {
 	if o.wrapChecker != nil {
 		checker = o.wrapChecker(checker)
 	}
-	g, err := relations.Open(ctx, conn, catalog, relations.WithHeadChecker(checker), relations.WithLocalWriter(engine))
+	var writer relations.LocalWriter = engine
+	if o.wrapWriter != nil {
+		writer = o.wrapWriter(writer)
+	}
+	g, err := relations.Open(ctx, conn, catalog, relations.WithHeadChecker(checker), relations.WithLocalWriter(writer))
 	if err != nil {
 		tb.Fatalf("open graph: %v", err)
 	}
