@@ -44,28 +44,25 @@ func (e *Engine) DeleteRelationships(ctx context.Context, req *v1.DeleteRelation
 		}
 		span.End()
 	}()
-	switch {
-	case req.GetOptionalLimit() > maxDeleteLimit:
-		return nil, spiceerrors.WithCodeAndReason(fmt.Errorf("provided limit %d is greater than maximum allowed of %d", req.GetOptionalLimit(), maxDeleteLimit),
-			codes.InvalidArgument, v1.ErrorReason_ERROR_REASON_EXCEEDS_MAXIMUM_ALLOWABLE_LIMIT)
-	case len(req.GetOptionalTransactionMetadata().GetFields()) > 0:
+	// In SpiceDB's order: its middleware's field rules first, then the
+	// handler's limits, then, in the transaction, names before shapes.
+	if err := validateFields(req); err != nil {
+		return nil, err
+	}
+	if len(req.GetOptionalTransactionMetadata().GetFields()) > 0 {
 		return nil, invalidf("in-process deletions take no transaction metadata")
 	}
-	if err := req.Validate(); err != nil {
-		return nil, invalidf("validation error: %v", err)
-	}
-	if err := req.HandwrittenValidate(); err != nil {
-		return nil, invalidf("validation error: %v", err)
-	}
-	pre, err := newPreconditions(req.GetOptionalPreconditions())
-	if err != nil {
+	if err := checkPreconditionCount(len(req.GetOptionalPreconditions())); err != nil {
 		return nil, err
 	}
+	if req.GetOptionalLimit() > maxDeleteLimit {
+		return nil, spiceerrors.WithCodeAndDetailsAsError(fmt.Errorf("provided limit %d is greater than maximum allowed of %d", req.GetOptionalLimit(), maxDeleteLimit),
+			codes.InvalidArgument, spiceerrors.ForReason(v1.ErrorReason_ERROR_REASON_EXCEEDS_MAXIMUM_ALLOWABLE_LIMIT, map[string]string{
+				"limit_provided": strconv.FormatUint(uint64(req.GetOptionalLimit()), 10), "maximum_limit_allowed": strconv.Itoa(maxDeleteLimit),
+			}))
+	}
+	pre := newPreconditions(req.GetOptionalPreconditions())
 	public := req.GetRelationshipFilter()
-	filter, err := relationshipFilter(public)
-	if err != nil {
-		return nil, err
-	}
 	limit := uint64(req.GetOptionalLimit())
 	progress := v1.DeleteRelationshipsResponse_DELETION_PROGRESS_COMPLETE
 	var deleted uint64
@@ -82,7 +79,11 @@ func (e *Engine) DeleteRelationships(ctx context.Context, req *v1.DeleteRelation
 		if err := defs.checkFilter(public); err != nil {
 			return err
 		}
-		if err := pre.checkNames(defs); err != nil {
+		filter, err := relationshipFilter(public)
+		if err != nil {
+			return err
+		}
+		if err := pre.check(defs); err != nil {
 			return err
 		}
 		if err := pre.hold(ctx, rwt); err != nil {
@@ -127,8 +128,18 @@ func (e *Engine) DeleteRelationships(ctx context.Context, req *v1.DeleteRelation
 
 func tooManyToDelete(f *v1.RelationshipFilter, limit uint64) error {
 	err := fmt.Errorf("found more than %d relationships to be deleted and partial deletion was not requested", limit)
+	metadata := map[string]string{"limit": strconv.FormatUint(limit, 10), "filter_resource_type": f.GetResourceType()}
+	for key, value := range map[string]string{
+		"filter_resource_id":      f.GetOptionalResourceId(),
+		"filter_relation":         f.GetOptionalRelation(),
+		"filter_subject_type":     f.GetOptionalSubjectFilter().GetSubjectType(),
+		"filter_subject_id":       f.GetOptionalSubjectFilter().GetOptionalSubjectId(),
+		"filter_subject_relation": f.GetOptionalSubjectFilter().GetOptionalRelation().GetRelation(),
+	} {
+		if value != "" {
+			metadata[key] = value
+		}
+	}
 	return spiceerrors.WithCodeAndDetailsAsError(err, codes.InvalidArgument, spiceerrors.ForReason(
-		v1.ErrorReason_ERROR_REASON_TOO_MANY_RELATIONSHIPS_FOR_TRANSACTIONAL_DELETE,
-		map[string]string{"limit": strconv.FormatUint(limit, 10), "filter_resource_type": f.GetResourceType()},
-	))
+		v1.ErrorReason_ERROR_REASON_TOO_MANY_RELATIONSHIPS_FOR_TRANSACTIONAL_DELETE, metadata))
 }

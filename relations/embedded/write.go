@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"github.com/authzed/spicedb/pkg/datalayer"
@@ -62,10 +63,7 @@ func (e *Engine) WriteRelationships(ctx context.Context, req *v1.WriteRelationsh
 	if err != nil {
 		return nil, err
 	}
-	pre, err := newPreconditions(req.GetOptionalPreconditions())
-	if err != nil {
-		return nil, err
-	}
+	pre := newPreconditions(req.GetOptionalPreconditions())
 	rev, err := e.data.ReadWriteTx(ctx, func(ctx context.Context, rwt datalayer.ReadWriteTransaction) error {
 		sr, err := rwt.ReadSchema(ctx)
 		if err != nil {
@@ -75,7 +73,7 @@ func (e *Engine) WriteRelationships(ctx context.Context, req *v1.WriteRelationsh
 		if err != nil {
 			return err
 		}
-		if err := pre.checkNames(defs); err != nil {
+		if err := pre.check(defs); err != nil {
 			return err
 		}
 		for _, u := range updates {
@@ -101,21 +99,20 @@ func (e *Engine) WriteRelationships(ctx context.Context, req *v1.WriteRelationsh
 // plainUpdates checks the shape of req, what SpiceDB's request validation
 // would, and converts its updates.
 func plainUpdates(req *v1.WriteRelationshipsRequest) ([]tuple.RelationshipUpdate, error) {
+	// In SpiceDB's order: its middleware's field rules first, then the
+	// handler's limits.
+	if err := validateFields(req); err != nil {
+		return nil, err
+	}
 	switch {
-	case len(req.GetUpdates()) > maxUpdatesPerWrite:
-		return nil, spiceerrors.WithCodeAndReason(fmt.Errorf("too many updates (%d) for WriteRelationships call (maximum: %d)", len(req.GetUpdates()), maxUpdatesPerWrite),
-			codes.InvalidArgument, v1.ErrorReason_ERROR_REASON_TOO_MANY_UPDATES_IN_REQUEST)
 	case len(req.GetOptionalTransactionMetadata().GetFields()) > 0:
 		return nil, invalidf("in-process writes take no transaction metadata")
+	case len(req.GetUpdates()) > maxUpdatesPerWrite:
+		return nil, spiceerrors.WithCodeAndReason(fmt.Errorf("too many updates (%d) for WriteRelationships call (maximum: %d); consider using ImportBulkRelationships API instead", len(req.GetUpdates()), maxUpdatesPerWrite),
+			codes.InvalidArgument, v1.ErrorReason_ERROR_REASON_TOO_MANY_UPDATES_IN_REQUEST)
 	}
-	// The API's field rules (names, ID patterns, required fields), as
-	// generated Go rather than the CEL programs SpiceDB's middleware runs,
-	// which cost a write as much CPU as its transaction.
-	if err := req.Validate(); err != nil {
-		return nil, invalidf("validation error: %v", err)
-	}
-	if err := req.HandwrittenValidate(); err != nil {
-		return nil, invalidf("validation error: %v", err)
+	if err := checkPreconditionCount(len(req.GetOptionalPreconditions())); err != nil {
+		return nil, err
 	}
 	seen := make(map[string]struct{}, len(req.GetUpdates()))
 	updates := make([]tuple.RelationshipUpdate, 0, len(req.GetUpdates()))
@@ -161,32 +158,44 @@ func relationshipFilter(f *v1.RelationshipFilter) (datastore.RelationshipsFilter
 	return filter, nil
 }
 
-// preconditions are a request's preconditions, their shape checked.
+// preconditions are a request's preconditions; check converts them.
 type preconditions struct {
 	list    []*v1.Precondition
 	filters []datastore.RelationshipsFilter
 }
 
-func newPreconditions(list []*v1.Precondition) (preconditions, error) {
-	if len(list) > maxPreconditions {
-		return preconditions{}, spiceerrors.WithCodeAndReason(fmt.Errorf("too many preconditions (%d) for one call (maximum: %d)", len(list), maxPreconditions),
-			codes.InvalidArgument, v1.ErrorReason_ERROR_REASON_TOO_MANY_PRECONDITIONS_IN_REQUEST)
+// checkPreconditionCount refuses more preconditions than SpiceDB takes.
+func checkPreconditionCount(n int) error {
+	if n <= maxPreconditions {
+		return nil
 	}
-	p := preconditions{list: list, filters: make([]datastore.RelationshipsFilter, len(list))}
-	for i, c := range list {
-		switch {
-		case c.GetFilter() == nil:
-			return preconditions{}, invalidf("a precondition needs a filter")
-		case c.GetOperation() != v1.Precondition_OPERATION_MUST_MATCH && c.GetOperation() != v1.Precondition_OPERATION_MUST_NOT_MATCH:
-			return preconditions{}, invalidf("unknown precondition operation %v", c.GetOperation())
+	return spiceerrors.WithCodeAndDetailsAsError(fmt.Errorf("too many preconditions (%d) for this call (maximum: %d)", n, maxPreconditions),
+		codes.InvalidArgument, spiceerrors.ForReason(v1.ErrorReason_ERROR_REASON_TOO_MANY_PRECONDITIONS_IN_REQUEST, map[string]string{
+			"precondition_count": strconv.Itoa(n), "maximum_preconditions_allowed": strconv.Itoa(maxPreconditions),
+		}))
+}
+
+func newPreconditions(list []*v1.Precondition) preconditions {
+	return preconditions{list: list, filters: make([]datastore.RelationshipsFilter, len(list))}
+}
+
+// check checks each precondition as SpiceDB does, in its order: present,
+// naming defined types and relations, then well formed.
+func (p preconditions) check(defs definitions) error {
+	for i, c := range p.list {
+		if c.GetFilter() == nil {
+			return invalidf("a precondition needs a filter")
+		}
+		if err := defs.checkFilter(c.GetFilter()); err != nil {
+			return err
 		}
 		f, err := relationshipFilter(c.GetFilter())
 		if err != nil {
-			return preconditions{}, err
+			return err
 		}
 		p.filters[i] = f
 	}
-	return p, nil
+	return nil
 }
 
 func (p preconditions) publicFilters() []*v1.RelationshipFilter {
@@ -195,17 +204,6 @@ func (p preconditions) publicFilters() []*v1.RelationshipFilter {
 		out[i] = c.GetFilter()
 	}
 	return out
-}
-
-// checkNames checks that the preconditions name defined types and
-// relations.
-func (p preconditions) checkNames(defs definitions) error {
-	for _, c := range p.list {
-		if err := defs.checkFilter(c.GetFilter()); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // hold checks the preconditions at the transaction's snapshot.
@@ -369,6 +367,22 @@ func (defs definitions) checkFilter(f *v1.RelationshipFilter) error {
 func preconditionFailed(p *v1.Precondition) error {
 	return spiceerrors.WithCodeAndReason(fmt.Errorf("unable to satisfy write precondition `%s`", p),
 		codes.FailedPrecondition, v1.ErrorReason_ERROR_REASON_WRITE_OR_DELETE_PRECONDITION_FAILURE)
+}
+
+// validateFields applies the API's field rules (names, ID patterns,
+// required fields), as generated Go rather than the CEL programs SpiceDB's
+// middleware runs, which cost a write as much CPU as its transaction.
+func validateFields(req interface {
+	Validate() error
+	HandwrittenValidate() error
+}) error {
+	if err := req.Validate(); err != nil {
+		return invalidf("validation error: %v", err)
+	}
+	if err := req.HandwrittenValidate(); err != nil {
+		return invalidf("validation error: %v", err)
+	}
+	return nil
 }
 
 func invalidFilter(why string) error {

@@ -2,6 +2,7 @@ package embedded_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -159,6 +160,8 @@ func TestInProcessWritesAnswerAsSpiceDBsAPI(t *testing.T) {
 		{"precondition on a subject relation", &v1.WriteRelationshipsRequest{OptionalPreconditions: []*v1.Precondition{precondition(mustMatch, &v1.RelationshipFilter{ResourceType: "doc", OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: "group", OptionalRelation: &v1.SubjectFilter_RelationFilter{Relation: "member"}}})}}, codes.OK},
 		{"precondition on an unknown subject relation", &v1.WriteRelationshipsRequest{OptionalPreconditions: []*v1.Precondition{precondition(mustMatch, &v1.RelationshipFilter{ResourceType: "doc", OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: "group", OptionalRelation: &v1.SubjectFilter_RelationFilter{Relation: "lead"}}})}}, codes.FailedPrecondition},
 		{"empty transaction metadata", &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{updateOf(touch, rel("doc", "d5", "viewer", "user", "hal"))}, OptionalTransactionMetadata: &structpb.Struct{}}, codes.OK},
+		{"too many preconditions", &v1.WriteRelationshipsRequest{OptionalPreconditions: slices.Repeat([]*v1.Precondition{precondition(mustMatch, docViewers)}, 1001)}, codes.InvalidArgument},
+		{"precondition on an unknown type, malformed too", &v1.WriteRelationshipsRequest{OptionalPreconditions: []*v1.Precondition{precondition(mustMatch, &v1.RelationshipFilter{ResourceType: "folder", OptionalResourceId: "f1", OptionalResourceIdPrefix: "f"})}}, codes.FailedPrecondition},
 		{"precondition without a filter", &v1.WriteRelationshipsRequest{OptionalPreconditions: []*v1.Precondition{{Operation: mustMatch}}}, codes.InvalidArgument},
 	}
 	for _, c := range cases {
@@ -288,6 +291,7 @@ func TestInProcessDeletionsAnswerAsSpiceDBsAPI(t *testing.T) {
 		req  *v1.DeleteRelationshipsRequest
 		want codes.Code
 	}{
+		{"exactly the limit, whole", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "doc", OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: "user", OptionalSubjectId: "u0"}}, OptionalLimit: 10}, codes.OK},
 		{"one relationship", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "doc", OptionalResourceId: "d00", OptionalRelation: "owner"}}, codes.OK},
 		{"nothing matches", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "doc", OptionalResourceId: "d99"}}, codes.OK},
 		{"by subject", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "doc", OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: "user", OptionalSubjectId: "u2"}}}, codes.OK},
@@ -304,6 +308,12 @@ func TestInProcessDeletionsAnswerAsSpiceDBsAPI(t *testing.T) {
 		{"resource ID and prefix", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "doc", OptionalResourceId: "d1", OptionalResourceIdPrefix: "d"}}, codes.InvalidArgument},
 		{"malformed resource ID", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "doc", OptionalResourceId: "d 1"}}, codes.InvalidArgument},
 		{"no filter", &v1.DeleteRelationshipsRequest{}, codes.InvalidArgument},
+		{"an empty filter", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{}}, codes.InvalidArgument},
+		{"a wildcard resource ID", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "doc", OptionalResourceId: "*"}}, codes.InvalidArgument},
+		{"an unknown type, malformed too", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "folder", OptionalResourceId: "f1", OptionalResourceIdPrefix: "f"}}, codes.FailedPrecondition},
+		{"too many preconditions", &v1.DeleteRelationshipsRequest{RelationshipFilter: docs, OptionalPreconditions: slices.Repeat([]*v1.Precondition{precondition(mustMatch, docs)}, 1001)}, codes.InvalidArgument},
+		{"malformed precondition", &v1.DeleteRelationshipsRequest{RelationshipFilter: docs, OptionalPreconditions: []*v1.Precondition{precondition(mustMatch, &v1.RelationshipFilter{ResourceType: "doc", OptionalResourceId: "d 1"})}}, codes.InvalidArgument},
+		{"only a subject", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: "user", OptionalSubjectId: "u1"}}}, codes.OK},
 		{"precondition holds", &v1.DeleteRelationshipsRequest{RelationshipFilter: &v1.RelationshipFilter{ResourceType: "group"}, OptionalPreconditions: []*v1.Precondition{precondition(mustMatch, &v1.RelationshipFilter{ResourceType: "group", OptionalResourceId: "eng"})}}, codes.OK},
 		{"the rest", &v1.DeleteRelationshipsRequest{RelationshipFilter: docs}, codes.OK},
 	}
