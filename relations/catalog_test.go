@@ -45,7 +45,8 @@ func (c *racingCatalog) DeleteArtifact(ctx context.Context, info relations.Artif
 // writes of kind op let meanwhile run first.
 func racingGraph(t *testing.T, env *relationstest.Env, op string, meanwhile func()) *relations.Graph {
 	t.Helper()
-	g, err := relations.Open(t.Context(), env.Conn, &racingCatalog{Catalog: env.Catalog, op: op, meanwhile: meanwhile})
+	g, err := relations.Open(t.Context(), env.Conn, &racingCatalog{Catalog: env.Catalog, op: op, meanwhile: meanwhile},
+		relations.WithHeadChecker(env.Engine), relations.WithLocalWriter(env.Engine))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -135,7 +135,7 @@ func TestFailedCreateGivesTheNameBack(t *testing.T) {
 		if _, err := env.Graph.AddMember(ctx, alice, "hermes", bob, relations.RoleReader); err != nil {
 			t.Errorf("adding a member while the project is created: %v", err)
 		}
-	}})
+	}}, relations.WithHeadChecker(env.Engine), relations.WithLocalWriter(env.Engine))
 	if err != nil {
 		t.Fatal(err)
 	}

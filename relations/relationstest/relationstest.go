@@ -20,6 +20,9 @@ type Env struct {
 	Graph   *relations.Graph
 	Conn    grpc.ClientConnInterface
 	Catalog *badgercatalog.Catalog
+	// Engine is the engine under Graph, for a second graph over the same
+	// data wired the same way (WithHeadChecker, WithLocalWriter).
+	Engine *embedded.Engine
 }
 
 // Option adjusts the graph Open starts.
@@ -99,7 +102,7 @@ func Open(tb testing.TB, opts ...Option) *Env {
 	if err != nil {
 		tb.Fatalf("open graph: %v", err)
 	}
-	return &Env{Graph: g, Conn: conn, Catalog: catalog}
+	return &Env{Graph: g, Conn: conn, Catalog: catalog, Engine: engine}
 }
 
 // MustUser returns the user with the given subject.
