@@ -12,10 +12,7 @@ import (
 	"github.com/authzed/spicedb/pkg/spiceerrors"
 	"github.com/authzed/spicedb/pkg/zedtoken"
 	"go.opentelemetry.io/otel/attribute"
-	otelcodes "go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 )
 
 // maxDeleteLimit is SpiceDB's default most relationships one limited
@@ -35,15 +32,9 @@ const maxDeleteLimit = 1000
 // metadata is refused. Errors carry the gRPC status, code and reason,
 // SpiceDB's API would return.
 func (e *Engine) DeleteRelationships(ctx context.Context, req *v1.DeleteRelationshipsRequest) (resp *v1.DeleteRelationshipsResponse, err error) {
-	ctx, span := tracer.Start(ctx, "DeleteRelationships (in process)", trace.WithAttributes(
-		attribute.Int("preconditions", len(req.GetOptionalPreconditions())), attribute.Int("limit", int(req.GetOptionalLimit()))))
-	defer func() {
-		if err != nil {
-			span.RecordError(err)
-			span.SetStatus(otelcodes.Error, status.Code(err).String())
-		}
-		span.End()
-	}()
+	ctx, end := startSpan(ctx, "DeleteRelationships (in process)",
+		attribute.Int("preconditions", len(req.GetOptionalPreconditions())), attribute.Int("limit", int(req.GetOptionalLimit())))
+	defer func() { end(err) }()
 	// In SpiceDB's order: its middleware's field rules first, then the
 	// handler's limits, then, in the transaction, names before shapes.
 	if err := validateFields(req); err != nil {

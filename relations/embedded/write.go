@@ -27,6 +27,20 @@ import (
 
 var tracer = otel.Tracer("github.com/seed-6461fa00/trellis/relations/embedded")
 
+// startSpan opens the span that stands in for the one SpiceDB's gRPC
+// server would open, so a traced request still shows its writes; end
+// closes it with the call's error.
+func startSpan(ctx context.Context, name string, attrs ...attribute.KeyValue) (context.Context, func(error)) {
+	ctx, span := tracer.Start(ctx, name, trace.WithAttributes(attrs...))
+	return ctx, func(err error) {
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(otelcodes.Error, status.Code(err).String())
+		}
+		span.End()
+	}
+}
+
 // SpiceDB's own defaults for its API's writes.
 const (
 	maxUpdatesPerWrite = 1000
@@ -48,17 +62,9 @@ const (
 // services that need them use the gRPC API. Errors carry the gRPC status,
 // code and reason, SpiceDB's API would return.
 func (e *Engine) WriteRelationships(ctx context.Context, req *v1.WriteRelationshipsRequest) (resp *v1.WriteRelationshipsResponse, err error) {
-	// The span stands in for the one SpiceDB's gRPC server would open, so
-	// a traced request still shows its writes.
-	ctx, span := tracer.Start(ctx, "WriteRelationships (in process)", trace.WithAttributes(
-		attribute.Int("updates", len(req.GetUpdates())), attribute.Int("preconditions", len(req.GetOptionalPreconditions()))))
-	defer func() {
-		if err != nil {
-			span.RecordError(err)
-			span.SetStatus(otelcodes.Error, status.Code(err).String())
-		}
-		span.End()
-	}()
+	ctx, end := startSpan(ctx, "WriteRelationships (in process)",
+		attribute.Int("updates", len(req.GetUpdates())), attribute.Int("preconditions", len(req.GetOptionalPreconditions())))
+	defer func() { end(err) }()
 	updates, err := plainUpdates(req)
 	if err != nil {
 		return nil, err
