@@ -1,7 +1,6 @@
 package badgerds
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -128,30 +127,14 @@ func (r *reader) storedSchema(committed bool) (*datastore.ReadOnlyStoredSchema, 
 	if !found {
 		return nil, datastore.ErrSchemaNotFound
 	}
-	decoded, err := r.ds.decodeSchema(raw)
-	if err != nil {
-		return nil, err
+	stored := &core.StoredSchema{}
+	if err := stored.UnmarshalVT(raw); err != nil {
+		return nil, fmt.Errorf("badgerds: decode stored schema: %w", err)
 	}
+	decoded := datastore.NewReadOnlyStoredSchemaWithSize(stored, len(raw))
 	if share {
 		current.schema.CompareAndSwap(nil, decoded)
 	}
-	return decoded, nil
-}
-
-// decodeSchema decodes a stored schema, or returns the copy decoded last
-// if raw is the same. Compared by content, not by version: inside a
-// transaction that wrote the schema, Badger gives the pending value the
-// version of the snapshot, which a committed schema may share.
-func (ds *Datastore) decodeSchema(raw []byte) (*datastore.ReadOnlyStoredSchema, error) {
-	if last := ds.lastSchema.Load(); last != nil && bytes.Equal(last.raw, raw) {
-		return last.schema, nil
-	}
-	s := &core.StoredSchema{}
-	if err := s.UnmarshalVT(raw); err != nil {
-		return nil, fmt.Errorf("badgerds: decode stored schema: %w", err)
-	}
-	decoded := datastore.NewReadOnlyStoredSchemaWithSize(s, len(raw))
-	ds.lastSchema.Store(&decodedSchema{raw: raw, schema: decoded})
 	return decoded, nil
 }
 

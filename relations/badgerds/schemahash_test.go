@@ -131,11 +131,11 @@ func TestSchemaHashFollowsWrites(t *testing.T) {
 	}
 }
 
-// TestStoredSchemaDecodedOncePerContent: reads of an unchanged schema share
+// TestStoredSchemaDecodedOnce: reads of an unchanged schema share
 // one decoded copy, inside transactions too, where SpiceDB caches nothing;
 // a schema written since, or written in the very transaction, is read as
 // written, and an older revision still reads its own.
-func TestStoredSchemaDecodedOncePerContent(t *testing.T) {
+func TestStoredSchemaDecodedOnce(t *testing.T) {
 	ctx := t.Context()
 	ds, err := badgerds.New(ctx, t.TempDir(), badgerds.WithRevisionQuantization(0))
 	if err != nil {
