@@ -3,7 +3,6 @@ package relations
 import (
 	"context"
 	"errors"
-	"io"
 	"maps"
 	"time"
 
@@ -338,7 +337,7 @@ func (g *Graph) UnshareArtifact(ctx context.Context, actor User, ref ArtifactRef
 		ResourceType: string(ref.Kind), OptionalResourceId: ref.ID,
 		OptionalSubjectFilter: &v1.SubjectFilter{SubjectType: string(schema.TypeUser), OptionalSubjectId: user.ID},
 	}
-	shared, err := g.anyRelationship(ctx, sharesOfUser)
+	_, shared, err := g.firstRelationship(ctx, fullyConsistent(), sharesOfUser)
 	if err != nil {
 		return "", err
 	}
@@ -351,27 +350,6 @@ func (g *Graph) UnshareArtifact(ctx context.Context, actor User, ref ArtifactRef
 		update(v1.RelationshipUpdate_OPERATION_DELETE, shareRelationship(ref, RoleReader, user)),
 		update(v1.RelationshipUpdate_OPERATION_DELETE, shareRelationship(ref, RoleWriter, user)),
 	}, append(pre, mustMatch(sharesOfUser)), "the artifact, its shares or your role changed concurrently; retry")
-}
-
-// anyRelationship reports whether some relationship matches filter, at the
-// newest revision.
-func (g *Graph) anyRelationship(ctx context.Context, filter *v1.RelationshipFilter) (bool, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-		Consistency: fullyConsistent(), RelationshipFilter: filter, OptionalLimit: 1,
-	})
-	if err != nil {
-		return false, fromSpiceDB(ctx, err, "")
-	}
-	_, err = stream.Recv()
-	switch {
-	case err == nil:
-		return true, nil
-	case errors.Is(err, io.EOF):
-		return false, nil
-	}
-	return false, fromSpiceDB(ctx, err, "")
 }
 
 // SharedWith lists the users an artifact is shared with directly, by role

@@ -367,23 +367,9 @@ func checkExport(r io.Reader, wantSchema string) error {
 // isEmpty reports whether the graph holds no relationship of any type.
 func (g *Graph) isEmpty(ctx context.Context) (bool, error) {
 	for typ := range schema.Permissions {
-		ctx, cancel := context.WithCancel(ctx)
-		stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-			Consistency:        fullyConsistent(),
-			RelationshipFilter: &v1.RelationshipFilter{ResourceType: string(typ)},
-			OptionalLimit:      1,
-		})
-		if err != nil {
-			cancel()
-			return false, fromSpiceDB(ctx, err, "")
-		}
-		_, err = stream.Recv()
-		cancel()
-		if err == nil {
-			return false, nil
-		}
-		if !errors.Is(err, io.EOF) {
-			return false, fromSpiceDB(ctx, err, "")
+		_, found, err := g.firstRelationship(ctx, fullyConsistent(), &v1.RelationshipFilter{ResourceType: string(typ)})
+		if err != nil || found {
+			return false, err
 		}
 	}
 	return true, nil

@@ -3,6 +3,7 @@ package relations
 import (
 	"context"
 	"errors"
+	"io"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -133,4 +134,22 @@ func fromSpiceDB(ctx context.Context, err error, conflict string) error {
 	default:
 		return &Error{Code: CodeInternal, Message: "relation graph failed", Err: err}
 	}
+}
+
+// firstRelationship reads one relationship filter matches, if any.
+func (g *Graph) firstRelationship(ctx context.Context, c *v1.Consistency, filter *v1.RelationshipFilter) (*v1.Relationship, bool, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{Consistency: c, RelationshipFilter: filter, OptionalLimit: 1})
+	if err != nil {
+		return nil, false, fromSpiceDB(ctx, err, "")
+	}
+	r, err := stream.Recv()
+	switch {
+	case err == nil:
+		return r.GetRelationship(), true, nil
+	case errors.Is(err, io.EOF):
+		return nil, false, nil
+	}
+	return nil, false, fromSpiceDB(ctx, err, "")
 }

@@ -2,8 +2,6 @@ package relations
 
 import (
 	"context"
-	"errors"
-	"io"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
 
@@ -113,25 +111,15 @@ func (g *Graph) projectOfAt(ctx context.Context, object Object, c *v1.Consistenc
 	if object.Type == schema.TypeProject {
 		return object.ID, nil
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	stream, err := g.perms.ReadRelationships(ctx, &v1.ReadRelationshipsRequest{
-		Consistency: c,
-		RelationshipFilter: &v1.RelationshipFilter{
-			ResourceType: string(object.Type), OptionalResourceId: object.ID, OptionalRelation: string(schema.ArtifactProject),
-		},
-		OptionalLimit: 1,
+	r, found, err := g.firstRelationship(ctx, c, &v1.RelationshipFilter{
+		ResourceType: string(object.Type), OptionalResourceId: object.ID, OptionalRelation: string(schema.ArtifactProject),
 	})
 	if err != nil {
-		return "", fromSpiceDB(ctx, err, "")
+		return "", err
 	}
-	r, err := stream.Recv()
-	if errors.Is(err, io.EOF) {
+	if !found {
 		// No project: the artifact does not exist, and nobody manages it.
 		return "", errorf(CodeForbidden, "asking about another user needs the manage_members permission on the project")
 	}
-	if err != nil {
-		return "", fromSpiceDB(ctx, err, "")
-	}
-	return r.GetRelationship().GetSubject().GetObject().GetObjectId(), nil
+	return r.GetSubject().GetObject().GetObjectId(), nil
 }
