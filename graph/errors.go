@@ -21,6 +21,9 @@ const codeBadRequest = "BAD_REQUEST"
 // or an outage, logged here and shown without internals.
 func presentError(ctx context.Context, err error) *gqlerror.Error {
 	gqlErr := graphql.DefaultErrorPresenter(ctx, err)
+	// A failed subscription stream answers every field with its failure;
+	// forward logs it once.
+	logIt := !errors.As(err, new(*streamFailure))
 	var domain *relations.Error
 	if !errors.As(err, &domain) {
 		var already *gqlerror.Error
@@ -33,16 +36,14 @@ func presentError(ctx context.Context, err error) *gqlerror.Error {
 			gqlErr.Extensions = map[string]any{"code": codeBadRequest}
 			return gqlErr
 		}
-		if !errors.As(err, new(*streamFailure)) {
+		if logIt {
 			slog.ErrorContext(ctx, "graphql: unexpected error", "path", gqlErr.Path.String(), "err", err)
 		}
 		gqlErr.Message = "internal error"
 		gqlErr.Extensions = map[string]any{"code": string(relations.CodeInternal)}
 		return gqlErr
 	}
-	// A failed subscription stream answers every field with its failure;
-	// forward logs it once.
-	if (domain.Code == relations.CodeInternal || domain.Code == relations.CodeUnavailable) && !errors.As(err, new(*streamFailure)) {
+	if logIt && (domain.Code == relations.CodeInternal || domain.Code == relations.CodeUnavailable) {
 		slog.ErrorContext(ctx, "graphql: request failed", "path", gqlErr.Path.String(), "err", err)
 	}
 	gqlErr.Message = domain.Message

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"sync"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -135,18 +134,19 @@ func (failedEventErrors) InterceptResponse(ctx context.Context, next graphql.Res
 		return resp
 	}
 	root := roots[0]
+	// An event carries at most one failure.
 	var kept gqlerror.List
-	var reported []*streamFailure
+	var reported *streamFailure
 	for _, e := range resp.Errors {
 		var f *streamFailure
 		if !errors.As(e.Err, &f) {
 			kept = append(kept, e)
 			continue
 		}
-		if slices.Contains(reported, f) {
+		if f == reported {
 			continue
 		}
-		reported = append(reported, f)
+		reported = f
 		e.Path = append(ast.Path{ast.PathName(root.Alias)}, e.Path...)
 		kept = append(kept, e)
 	}
