@@ -10,7 +10,6 @@ import (
 	"github.com/authzed/spicedb/pkg/datastore/options"
 	"github.com/authzed/spicedb/pkg/datastore/queryshape"
 	"github.com/authzed/spicedb/pkg/spiceerrors"
-	"github.com/authzed/spicedb/pkg/zedtoken"
 	"go.opentelemetry.io/otel/attribute"
 	"google.golang.org/grpc/codes"
 )
@@ -59,11 +58,7 @@ func (e *Engine) DeleteRelationships(ctx context.Context, req *v1.DeleteRelation
 	var deleted uint64
 	rev, err := e.data.ReadWriteTx(ctx, func(ctx context.Context, rwt datalayer.ReadWriteTransaction) error {
 		progress, deleted = v1.DeleteRelationshipsResponse_DELETION_PROGRESS_COMPLETE, 0
-		sr, err := rwt.ReadSchema(ctx)
-		if err != nil {
-			return err
-		}
-		defs, err := definitionsFor(ctx, sr, nil, append(pre.publicFilters(), public))
+		defs, err := definitionsFor(ctx, rwt, nil, append(pre.publicFilters(), public))
 		if err != nil {
 			return err
 		}
@@ -107,12 +102,9 @@ func (e *Engine) DeleteRelationships(ctx context.Context, req *v1.DeleteRelation
 		}
 		return err
 	})
+	token, err := e.tokenAt(ctx, rev, err)
 	if err != nil {
-		return nil, withStatus(err)
-	}
-	token, err := zedtoken.NewFromRevision(ctx, rev, datalayer.NoSchemaHashInTransaction, e.data)
-	if err != nil {
-		return nil, withStatus(err)
+		return nil, err
 	}
 	return &v1.DeleteRelationshipsResponse{DeletedAt: token, DeletionProgress: progress, RelationshipsDeletedCount: deleted}, nil
 }

@@ -71,11 +71,7 @@ func (e *Engine) WriteRelationships(ctx context.Context, req *v1.WriteRelationsh
 	}
 	pre := newPreconditions(req.GetOptionalPreconditions())
 	rev, err := e.data.ReadWriteTx(ctx, func(ctx context.Context, rwt datalayer.ReadWriteTransaction) error {
-		sr, err := rwt.ReadSchema(ctx)
-		if err != nil {
-			return err
-		}
-		defs, err := definitionsFor(ctx, sr, updates, pre.publicFilters())
+		defs, err := definitionsFor(ctx, rwt, updates, pre.publicFilters())
 		if err != nil {
 			return err
 		}
@@ -92,14 +88,23 @@ func (e *Engine) WriteRelationships(ctx context.Context, req *v1.WriteRelationsh
 		}
 		return rwt.WriteRelationships(ctx, updates)
 	})
+	token, err := e.tokenAt(ctx, rev, err)
 	if err != nil {
-		return nil, withStatus(err)
-	}
-	token, err := zedtoken.NewFromRevision(ctx, rev, datalayer.NoSchemaHashInTransaction, e.data)
-	if err != nil {
-		return nil, withStatus(err)
+		return nil, err
 	}
 	return &v1.WriteRelationshipsResponse{WrittenAt: token}, nil
+}
+
+// tokenAt is the ZedToken SpiceDB's API answers a write committed at rev
+// with, or the status it answers the write's error with.
+func (e *Engine) tokenAt(ctx context.Context, rev datastore.Revision, err error) (*v1.ZedToken, error) {
+	if err == nil {
+		var token *v1.ZedToken
+		if token, err = zedtoken.NewFromRevision(ctx, rev, datalayer.NoSchemaHashInTransaction, e.data); err == nil {
+			return token, nil
+		}
+	}
+	return nil, withStatus(err)
 }
 
 // plainUpdates checks the shape of req, what SpiceDB's request validation
@@ -236,7 +241,13 @@ type definitions map[string]*schema.Definition
 
 // definitionsFor reads, at the transaction's snapshot, the definition of
 // every type the updates and the filters name.
-func definitionsFor(ctx context.Context, sr datalayer.SchemaReader, updates []tuple.RelationshipUpdate, filters []*v1.RelationshipFilter) (definitions, error) {
+func definitionsFor(ctx context.Context, rwt datalayer.ReadWriteTransaction, updates []tuple.RelationshipUpdate, filters []*v1.RelationshipFilter) (definitions, error) {
+	// Read even when nothing is named: as in SpiceDB, a store without a
+	// schema takes no write.
+	sr, err := rwt.ReadSchema(ctx)
+	if err != nil {
+		return nil, err
+	}
 	names := map[string]struct{}{}
 	for _, u := range updates {
 		names[u.Relationship.Resource.ObjectType] = struct{}{}
