@@ -51,6 +51,7 @@ type Config struct {
 type Engine struct {
 	conn   *grpc.ClientConn
 	checks *spiceembedded.Permissions
+	plans  checkPlans
 	// data is SpiceDB's data layer over the datastore, in the schema mode
 	// the servers use, for writes in this process.
 	data    datalayer.DataLayer
@@ -208,11 +209,26 @@ func newServer(ctx context.Context, cfg Config, mode datalayer.SchemaMode, keys 
 func (e *Engine) Conn() *grpc.ClientConn { return e.conn }
 
 // CheckAtHead answers one permission check in this process, at the
-// datastore's newest revision: SpiceDB's own check evaluation, without the
-// gRPC hop and server middleware a call on Conn pays. It does not validate
-// its input the way the API does; callers pass names from the schema and
-// valid IDs. A conditional answer (a caveat without its context) is no.
-func (e *Engine) CheckAtHead(ctx context.Context, resourceType, resourceID, permission, subjectType, subjectID string) (bool, error) {
+// datastore's newest revision: SpiceDB's own evaluation (its query plan
+// where checkPlans can, its dispatcher otherwise), without the gRPC hop and
+// server middleware a call on Conn pays. It does not validate its input the
+// way the API does; callers pass names from the schema and valid IDs. A
+// conditional answer (a caveat without its context) is no.
+func (e *Engine) CheckAtHead(ctx context.Context, resourceType, resourceID, permission, subjectType, subjectID string) (allowed bool, err error) {
+	ctx, end := startSpan(ctx, "CheckPermission (in process)")
+	defer func() { end(err) }()
+	revision, hash, err := e.data.HeadRevision(ctx)
+	if err != nil {
+		return false, err
+	}
+	reader := e.data.SnapshotReader(revision, hash)
+	plan, err := e.plans.planFor(ctx, reader, hash, planKey{resourceType: resourceType, permission: permission, subjectType: subjectType})
+	if err != nil {
+		return false, err
+	}
+	if plan != nil {
+		return checkByPlan(ctx, plan, reader, resourceType, resourceID, subjectType, subjectID)
+	}
 	res, err := e.checks.Check(ctx, spiceembedded.CheckRequest{
 		ResourceType: resourceType, ResourceID: resourceID, Permission: permission,
 		SubjectType: subjectType, SubjectID: subjectID,

@@ -1,0 +1,14 @@
+package embedded
+
+import "context"
+
+// PlanServes reports whether CheckAtHead answers this kind of check at the
+// head by SpiceDB's query plan rather than its dispatcher.
+func (e *Engine) PlanServes(ctx context.Context, resourceType, permission, subjectType string) (bool, error) {
+	revision, hash, err := e.data.HeadRevision(ctx)
+	if err != nil {
+		return false, err
+	}
+	plan, err := e.plans.planFor(ctx, e.data.SnapshotReader(revision, hash), hash, planKey{resourceType: resourceType, permission: permission, subjectType: subjectType})
+	return plan != nil, err
+}
