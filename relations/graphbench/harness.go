@@ -9,7 +9,9 @@ import (
 	"time"
 
 	v1 "github.com/authzed/authzed-go/proto/authzed/api/v1"
+	"github.com/authzed/spicedb/pkg/datalayer"
 	"github.com/authzed/spicedb/pkg/datastore"
+	spiceembedded "github.com/authzed/spicedb/pkg/embedded"
 	"github.com/authzed/spicedb/pkg/tuple"
 
 	"github.com/seed-6461fa00/trellis/relations/embedded"
@@ -22,7 +24,11 @@ type Target struct {
 	Shape  Shape
 	perms  v1.PermissionsServiceClient
 	engine *embedded.Engine
-	ds     datastore.Datastore
+	// dispatcher is SpiceDB's in-process checker over the same datastore,
+	// which always answers by dispatch: the baseline CheckAtHead's query
+	// plans are measured against.
+	dispatcher *spiceembedded.Permissions
+	ds         datastore.Datastore
 	// Samples of (project, member) and (job, member of its project).
 	ProjectMembers [][2]string
 	JobMembers     [][2]string
@@ -39,12 +45,18 @@ func Start(ctx context.Context, name string, ds datastore.Datastore) (*Target, e
 	if _, err := v1.NewSchemaServiceClient(e.Conn()).WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: schema.Text}); err != nil {
 		return nil, errors.Join(err, e.Close(ctx))
 	}
-	return &Target{Name: name, perms: v1.NewPermissionsServiceClient(e.Conn()), engine: e, ds: ds}, nil
+	dispatcher, err := spiceembedded.NewPermissions(spiceembedded.Config{
+		Datastore: ds, SchemaMode: datalayer.SchemaModeReadNewWriteBoth, SchemaCacheMaxCostBytes: 16 << 20,
+	})
+	if err != nil {
+		return nil, errors.Join(err, e.Close(ctx))
+	}
+	return &Target{Name: name, perms: v1.NewPermissionsServiceClient(e.Conn()), engine: e, dispatcher: dispatcher, ds: ds}, nil
 }
 
 // Close stops the engine and closes the datastore.
 func (t *Target) Close(ctx context.Context) error {
-	return errors.Join(t.engine.Close(ctx), t.ds.Close())
+	return errors.Join(t.engine.Close(ctx), t.dispatcher.Close(), t.ds.Close())
 }
 
 // LoadResult says how a load went.
@@ -136,6 +148,17 @@ func (t *Target) checkInProcess(ctx context.Context, typ, id, perm, user string)
 	return nil
 }
 
+func (t *Target) checkByDispatch(ctx context.Context, typ, id, perm, user string) error {
+	res, err := t.dispatcher.Check(ctx, spiceembedded.CheckRequest{ResourceType: typ, ResourceID: id, Permission: perm, SubjectType: string(schema.TypeUser), SubjectID: user})
+	if err != nil {
+		return err
+	}
+	if !res.HasPermission {
+		return fmt.Errorf("%s:%s#%s@user:%s: no permission (dispatched)", typ, id, perm, user)
+	}
+	return nil
+}
+
 // Op is one measured operation; i varies the input. Prepare, if set, runs
 // before each Run, untimed.
 type Op struct {
@@ -161,6 +184,16 @@ var Ops = []Op{
 	{Name: "check-job-through-project-in-process", Run: func(ctx context.Context, t *Target, i int) error {
 		jm := t.JobMembers[i%len(t.JobMembers)]
 		return t.checkInProcess(ctx, string(schema.TypeJob), jm[0], string(schema.JobRead), jm[1])
+	}},
+	// The same two checks by SpiceDB's dispatcher in process, as
+	// CheckAtHead answered them before it compiled query plans.
+	{Name: "check-direct-role-dispatched", Run: func(ctx context.Context, t *Target, i int) error {
+		pm := t.ProjectMembers[i%len(t.ProjectMembers)]
+		return t.checkByDispatch(ctx, string(schema.TypeProject), pm[0], string(schema.ProjectRead), pm[1])
+	}},
+	{Name: "check-job-through-project-dispatched", Run: func(ctx context.Context, t *Target, i int) error {
+		jm := t.JobMembers[i%len(t.JobMembers)]
+		return t.checkByDispatch(ctx, string(schema.TypeJob), jm[0], string(schema.JobRead), jm[1])
 	}},
 	// Asked again at the same revision, SpiceDB's dispatch cache holds the
 	// answer: this measures streaming 1,000 results.
