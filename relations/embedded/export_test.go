@@ -12,3 +12,14 @@ func (e *Engine) PlanServes(ctx context.Context, resourceType, permission, subje
 	plan, err := e.plans.planFor(ctx, e.data.SnapshotReader(revision, hash), hash, planKey{resourceType: resourceType, permission: permission, subjectType: subjectType})
 	return plan != nil, err
 }
+
+// PlansHeld counts the entries of the current schema's plans.
+func (e *Engine) PlansHeld() int {
+	set := e.plans.current.Load()
+	if set == nil {
+		return 0
+	}
+	n := 0
+	set.plans.Range(func(any, any) bool { n++; return true })
+	return n
+}
