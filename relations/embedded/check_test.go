@@ -281,8 +281,8 @@ func TestConcurrentChecksShareThePlans(t *testing.T) {
 }
 
 // TestUndefinedNamesAnswerAsTheDispatcher: a check naming a type, a
-// permission or a subject type the schema does not define is answered (or
-// refused) as the dispatcher answers it, and leaves no plan behind: names
+// permission or a subject type the schema does not define, or a wildcard,
+// is answered (or refused) as the dispatcher answers it, and leaves no plan behind: names
 // from callers cannot grow the plans without bound.
 func TestUndefinedNamesAnswerAsTheDispatcher(t *testing.T) {
 	ctx := t.Context()
@@ -305,17 +305,20 @@ func TestUndefinedNamesAnswerAsTheDispatcher(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = dispatcher.Close() })
-	for _, c := range [][4]string{
-		{"project", "read", "user", "rita"},
-		{"spaceship", "read", "user", "rita"},
-		{"project", "fly", "user", "rita"},
-		{"project", "read", "robot", "rita"},
-		{"project", "reader", "project", "apollo"},
+	for _, c := range [][5]string{
+		{"project", "apollo", "read", "user", "rita"},
+		{"spaceship", "apollo", "read", "user", "rita"},
+		{"project", "apollo", "fly", "user", "rita"},
+		{"project", "apollo", "read", "robot", "rita"},
+		{"project", "apollo", "reader", "project", "apollo"},
+		{"project", "apollo", "read", "user", "*"},
+		{"project", "*", "read", "user", "rita"},
+		{"user", "rita", "read", "user", "rita"},
 	} {
-		got, gotErr := e.CheckAtHead(ctx, c[0], "apollo", c[1], c[2], c[3])
-		want, wantErr := dispatcher.Check(ctx, spiceembedded.CheckRequest{ResourceType: c[0], ResourceID: "apollo", Permission: c[1], SubjectType: c[2], SubjectID: c[3]})
+		got, gotErr := e.CheckAtHead(ctx, c[0], c[1], c[2], c[3], c[4])
+		want, wantErr := dispatcher.Check(ctx, spiceembedded.CheckRequest{ResourceType: c[0], ResourceID: c[1], Permission: c[2], SubjectType: c[3], SubjectID: c[4]})
 		if (gotErr != nil) != (wantErr != nil) || got != want.HasPermission {
-			t.Errorf("%s:apollo#%s@%s:%s: got %v, %v; the dispatcher answers %v, %v", c[0], c[1], c[2], c[3], got, gotErr, want.HasPermission, wantErr)
+			t.Errorf("%s:%s#%s@%s:%s: got %v, %v; the dispatcher answers %v, %v", c[0], c[1], c[2], c[3], c[4], got, gotErr, want.HasPermission, wantErr)
 		}
 	}
 	for i := range 100 {

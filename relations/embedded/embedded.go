@@ -15,6 +15,7 @@ import (
 	"github.com/authzed/spicedb/pkg/datalayer"
 	"github.com/authzed/spicedb/pkg/datastore"
 	spiceembedded "github.com/authzed/spicedb/pkg/embedded"
+	"github.com/authzed/spicedb/pkg/tuple"
 	"github.com/rs/zerolog"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
@@ -221,13 +222,16 @@ func (e *Engine) CheckAtHead(ctx context.Context, resourceType, resourceID, perm
 	if err != nil {
 		return false, err
 	}
-	reader := e.data.SnapshotReader(revision, hash)
-	plan, err := e.plans.planFor(ctx, reader, hash, planKey{resourceType: resourceType, permission: permission, subjectType: subjectType})
-	if err != nil {
-		return false, err
-	}
-	if plan != nil {
-		return checkByPlan(ctx, plan, reader, resourceType, resourceID, subjectType, subjectID)
+	// A wildcard is no subject to check: the dispatcher refuses it.
+	if subjectID != tuple.PublicWildcard {
+		reader := e.data.SnapshotReader(revision, hash)
+		plan, err := e.plans.planFor(ctx, reader, hash, planKey{resourceType: resourceType, permission: permission, subjectType: subjectType})
+		if err != nil {
+			return false, err
+		}
+		if plan != nil {
+			return checkByPlan(ctx, plan, reader, resourceType, resourceID, subjectType, subjectID)
+		}
 	}
 	res, err := e.checks.Check(ctx, spiceembedded.CheckRequest{
 		ResourceType: resourceType, ResourceID: resourceID, Permission: permission,
