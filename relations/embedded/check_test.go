@@ -94,27 +94,7 @@ func TestPlansServeTrellisSchema(t *testing.T) {
 func compareWithDispatcher(t *testing.T, fsys fs.FS, name string) (planned, dispatched int) {
 	t.Helper()
 	ctx := t.Context()
-	ds, err := relationstest.NewDatastore(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ds.Close() })
-	mode := datalayer.SchemaModeReadNewWriteBoth
-	populated, _, err := validationfile.PopulateFromFS(ctx, datalayer.NewDataLayer(ds, datalayer.WithSchemaMode(mode)), types.Default.TypeSet, fsys, name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e, err := embedded.Start(ctx, embedded.Config{Datastore: ds})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close(ctx) })
-	dispatcher, err := spiceembedded.NewPermissions(spiceembedded.Config{Datastore: ds, SchemaMode: mode})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = dispatcher.Close() })
-
+	e, dispatcher, populated := loadGraph(t, fsys, name)
 	objects := map[string][]string{}
 	add := func(typ, id string) {
 		if id != tuple.PublicWildcard && !slices.Contains(objects[typ], id) {
@@ -154,6 +134,34 @@ func compareWithDispatcher(t *testing.T, fsys fs.FS, name string) (planned, disp
 		}
 	}
 	return planned, dispatched
+}
+
+// loadGraph loads the validation file name from fsys into a store of
+// Trellis's and starts an engine and SpiceDB's dispatcher over it.
+func loadGraph(t *testing.T, fsys fs.FS, name string) (*embedded.Engine, *spiceembedded.Permissions, *validationfile.PopulatedValidationFile) {
+	t.Helper()
+	ctx := t.Context()
+	ds, err := relationstest.NewDatastore(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = ds.Close() })
+	mode := datalayer.SchemaModeReadNewWriteBoth
+	populated, _, err := validationfile.PopulateFromFS(ctx, datalayer.NewDataLayer(ds, datalayer.WithSchemaMode(mode)), types.Default.TypeSet, fsys, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := embedded.Start(ctx, embedded.Config{Datastore: ds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = e.Close(ctx) })
+	dispatcher, err := spiceembedded.NewPermissions(spiceembedded.Config{Datastore: ds, SchemaMode: mode})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = dispatcher.Close() })
+	return e, dispatcher, populated
 }
 
 // TestPlansFollowTheSchema: a schema write that changes what a permission
@@ -286,25 +294,7 @@ func TestConcurrentChecksShareThePlans(t *testing.T) {
 // from callers cannot grow the plans without bound.
 func TestUndefinedNamesAnswerAsTheDispatcher(t *testing.T) {
 	ctx := t.Context()
-	ds, err := relationstest.NewDatastore(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ds.Close() })
-	mode := datalayer.SchemaModeReadNewWriteBoth
-	if _, _, err := validationfile.PopulateFromFS(ctx, datalayer.NewDataLayer(ds, datalayer.WithSchemaMode(mode)), types.Default.TypeSet, os.DirFS(filepath.Join("..", "..", "schema")), "trellis.validation.yaml"); err != nil {
-		t.Fatal(err)
-	}
-	e, err := embedded.Start(ctx, embedded.Config{Datastore: ds})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close(ctx) })
-	dispatcher, err := spiceembedded.NewPermissions(spiceembedded.Config{Datastore: ds, SchemaMode: mode})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = dispatcher.Close() })
+	e, dispatcher, _ := loadGraph(t, os.DirFS(filepath.Join("..", "..", "schema")), "trellis.validation.yaml")
 	for _, c := range [][5]string{
 		{"project", "apollo", "read", "user", "rita"},
 		{"spaceship", "apollo", "read", "user", "rita"},
