@@ -83,6 +83,13 @@ func (r *reader) ReverseQueryRelationships(ctx context.Context, filter datastore
 // iterate runs spec lazily, when the caller ranges over the iterator.
 func (r *reader) iterate(ctx context.Context, spec scanSpec) datastore.RelationshipIterator {
 	return func(yield func(tuple.Relationship, error) bool) {
+		// A query that would find nothing must still say it was cut
+		// short: a check reading "no relationship" from it would deny
+		// where it should fail.
+		if err := ctx.Err(); err != nil {
+			yield(tuple.Relationship{}, err)
+			return
+		}
 		v, done, err := r.openView()
 		if err != nil {
 			yield(tuple.Relationship{}, err)
