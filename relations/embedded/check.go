@@ -41,11 +41,13 @@ import (
 //     at a time and grants when any type passes;
 //   - recursion: the plan deepens a recursive permission up to a fixed
 //     depth and then answers no, where the dispatcher reports the depth
-//     exceeded;
+//     exceeded; for the same reason, a permission nested as deep as the
+//     dispatcher's depth limit;
 //   - a store that keeps its schema per definition only (legacy mode) has
 //     no schema hash to key the plans by;
-//   - names the schema does not define, and wildcard subjects, which the
-//     dispatcher refuses in SpiceDB's words.
+//   - names the schema does not define, wildcard subjects and empty IDs,
+//     which the dispatcher refuses in SpiceDB's words or answers for
+//     itself (the plan reads an empty resource ID as any).
 //
 // TestPlansAnswerAsTheDispatcher holds the plan to the dispatcher's answer
 // on SpiceDB's consistency suite's graphs and on graphs of Trellis's own
@@ -59,6 +61,9 @@ type checkPlans struct {
 // planSet is the plans of one schema.
 type planSet struct {
 	hash datalayer.SchemaHash
+	// revision is the one the schema was read at: plans read at an older
+	// revision never replace a newer one's.
+	revision datastore.Revision
 	// schema is nil when the plans cannot serve this schema at all.
 	schema *schemav2.Schema
 	// plans maps a planKey of names the schema defines to its compiled
@@ -72,7 +77,7 @@ type planKey struct{ resourceType, permission, subjectType string }
 // planFor returns the compiled plan for the check, or nil when the
 // dispatcher is to answer it. Compiled iterators keep no state between
 // calls (it lives in the query.Context), so one serves concurrent checks.
-func (c *checkPlans) planFor(ctx context.Context, reader datalayer.RevisionedReader, hash datalayer.SchemaHash, key planKey) (query.Iterator, error) {
+func (c *checkPlans) planFor(ctx context.Context, reader datalayer.RevisionedReader, revision datastore.Revision, hash datalayer.SchemaHash, key planKey) (query.Iterator, error) {
 	if hash == datalayer.NoSchemaHashInLegacyMode || hash == "" {
 		return nil, nil
 	}
@@ -82,10 +87,12 @@ func (c *checkPlans) planFor(ctx context.Context, reader datalayer.RevisionedRea
 		if err != nil {
 			return nil, err
 		}
-		// A check still at an older head must not put its schema's plans
-		// back over a newer one's; its own answer still uses them.
-		built := &planSet{hash: hash, schema: s}
-		c.current.CompareAndSwap(set, built)
+		// A check still at an older head uses its schema's plans for its
+		// own answer, but does not put them back over a newer one's.
+		built := &planSet{hash: hash, revision: revision, schema: s}
+		if set == nil || revision.GreaterThan(set.revision) {
+			c.current.CompareAndSwap(set, built)
+		}
 		set = built
 	}
 	if set.schema == nil || !defines(set.schema, key) {
@@ -192,6 +199,14 @@ func compilePlan(s *schemav2.Schema, key planKey) query.Iterator {
 	if err != nil {
 		return nil
 	}
+	// Each permission or arrow the dispatcher meets costs it one of its
+	// maxCheckDepth steps, and each is at least one level of the plan as
+	// built, before optimizations fold levels away. A plan that deep goes
+	// to the dispatcher, which answers within its depth or says it ran out.
+	raw, err := outline.Compile()
+	if err != nil || planDepth(raw) >= maxCheckDepth {
+		return nil
+	}
 	params := queryopt.RequestParams{Operation: query.OperationCheck, SubjectType: key.subjectType, SubjectRelation: tuple.Ellipsis}
 	outline, err = queryopt.ApplyOptimizations(outline, queryopt.OptimizersForRequest(params), params)
 	if err != nil {
@@ -217,6 +232,15 @@ func planServes(it query.Iterator) bool {
 		}
 	}
 	return true
+}
+
+// planDepth is the number of levels of a plan's tree.
+func planDepth(it query.Iterator) int {
+	deepest := 0
+	for _, sub := range it.Subiterators() {
+		deepest = max(deepest, planDepth(sub))
+	}
+	return deepest + 1
 }
 
 // checkByPlan runs a compiled plan at the reader's revision. A path with a

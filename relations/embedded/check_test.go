@@ -292,8 +292,8 @@ func TestConcurrentChecksShareThePlans(t *testing.T) {
 }
 
 // TestUndefinedNamesAnswerAsTheDispatcher: a check naming a type, a
-// permission or a subject type the schema does not define, or a wildcard,
-// is answered (or refused) as the dispatcher answers it, and leaves no plan behind: names
+// permission or a subject type the schema does not define, a wildcard or
+// an empty ID, is answered (or refused) as the dispatcher answers it, and leaves no plan behind: names
 // from callers cannot grow the plans without bound.
 func TestUndefinedNamesAnswerAsTheDispatcher(t *testing.T) {
 	ctx := t.Context()
@@ -307,6 +307,8 @@ func TestUndefinedNamesAnswerAsTheDispatcher(t *testing.T) {
 		{"project", "apollo", "read", "user", "*"},
 		{"project", "*", "read", "user", "rita"},
 		{"user", "rita", "read", "user", "rita"},
+		{"job", "", "read", "user", "rita"},
+		{"job", "apollo-job", "read", "user", ""},
 	} {
 		got, gotErr := e.CheckAtHead(ctx, c[0], c[1], c[2], c[3], c[4])
 		want, wantErr := dispatcher.Check(ctx, spiceembedded.CheckRequest{ResourceType: c[0], ResourceID: c[1], Permission: c[2], SubjectType: c[3], SubjectID: c[4]})

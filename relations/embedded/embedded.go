@@ -48,6 +48,11 @@ type Config struct {
 	Tracing bool
 }
 
+// maxCheckDepth is how many nested permissions and arrows an in-process
+// check may follow: SpiceDB's own default for its API and its in-process
+// checker.
+const maxCheckDepth = 50
+
 // Engine is a running in-process SpiceDB.
 type Engine struct {
 	conn   *grpc.ClientConn
@@ -122,6 +127,7 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 		Datastore:               cfg.Datastore,
 		SchemaMode:              mode,
 		SchemaCacheMaxCostBytes: 16 << 20,
+		MaxDepth:                maxCheckDepth,
 	})
 	if err != nil {
 		return nil, errors.Join(fmt.Errorf("embedded: in-process checks: %w", err), conn.Close())
@@ -222,10 +228,11 @@ func (e *Engine) CheckAtHead(ctx context.Context, resourceType, resourceID, perm
 	if err != nil {
 		return false, err
 	}
-	// A wildcard is no subject to check: the dispatcher refuses it.
-	if subjectID != tuple.PublicWildcard {
+	// A wildcard is no subject to check, and an empty ID no object: the
+	// dispatcher answers those in SpiceDB's words.
+	if subjectID != tuple.PublicWildcard && subjectID != "" && resourceID != "" {
 		reader := e.data.SnapshotReader(revision, hash)
-		plan, err := e.plans.planFor(ctx, reader, hash, planKey{resourceType: resourceType, permission: permission, subjectType: subjectType})
+		plan, err := e.plans.planFor(ctx, reader, revision, hash, planKey{resourceType: resourceType, permission: permission, subjectType: subjectType})
 		if err != nil {
 			return false, err
 		}

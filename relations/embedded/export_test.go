@@ -9,7 +9,7 @@ func (e *Engine) PlanServes(ctx context.Context, resourceType, permission, subje
 	if err != nil {
 		return false, err
 	}
-	plan, err := e.plans.planFor(ctx, e.data.SnapshotReader(revision, hash), hash, planKey{resourceType: resourceType, permission: permission, subjectType: subjectType})
+	plan, err := e.plans.planFor(ctx, e.data.SnapshotReader(revision, hash), revision, hash, planKey{resourceType: resourceType, permission: permission, subjectType: subjectType})
 	return plan != nil, err
 }
 
