@@ -2,6 +2,7 @@ package embedded
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -39,6 +40,9 @@ import (
 //     exclusion grant;
 //   - ".all()" arrows over several subject types: the plan checks one type
 //     at a time and grants when any type passes;
+//   - arrows to a name some of their relation's types lack, and "_this":
+//     the plan drops the whole permission around them where the dispatcher
+//     drops only them;
 //   - recursion: the plan deepens a recursive permission up to a fixed
 //     depth and then answers no, where the dispatcher reports the depth
 //     exceeded; for the same reason, a permission nested as deep as the
@@ -139,8 +143,12 @@ func planSchema(ctx context.Context, reader datalayer.RevisionedReader) (*schema
 	if err != nil {
 		return nil, err
 	}
+	byName := make(map[string]*core.NamespaceDefinition, len(defs))
 	for _, def := range defs {
-		if !plainDefinition(def.Definition) {
+		byName[def.Definition.GetName()] = def.Definition
+	}
+	for _, def := range byName {
+		if !plainDefinition(def, byName) {
 			return nil, nil
 		}
 	}
@@ -152,8 +160,8 @@ func planSchema(ctx context.Context, reader datalayer.RevisionedReader) (*schema
 }
 
 // plainDefinition reports whether a definition is built only of what the
-// plans serve (see checkPlans).
-func plainDefinition(def *core.NamespaceDefinition) bool {
+// plans serve (see checkPlans); schema holds every definition by name.
+func plainDefinition(def *core.NamespaceDefinition, schema map[string]*core.NamespaceDefinition) bool {
 	for _, rel := range def.GetRelation() {
 		for _, allowed := range rel.GetTypeInformation().GetAllowedDirectRelations() {
 			plainSubject := allowed.GetPublicWildcard() != nil || allowed.GetRelation() == tuple.Ellipsis
@@ -161,16 +169,20 @@ func plainDefinition(def *core.NamespaceDefinition) bool {
 				return false
 			}
 		}
-		if rewrite := rel.GetUsersetRewrite(); rewrite != nil && !plainRewrite(rewrite) {
+		if rewrite := rel.GetUsersetRewrite(); rewrite != nil && !plainRewrite(rewrite, def, schema) {
 			return false
 		}
 	}
 	return true
 }
 
-// plainRewrite reports whether a permission's expression uses no ".all()"
-// arrow.
-func plainRewrite(rewrite *core.UsersetRewrite) bool {
+// plainRewrite reports whether a permission's expression is one the plans
+// serve: no "_this", no ".all()" arrow, and every arrow's target defined
+// on every type its relation allows. (SpiceDB only warns of an arrow to a
+// name some of those types lack; the plan then drops the whole permission
+// around it where reached through another arrow, where the dispatcher
+// drops only that arrow.)
+func plainRewrite(rewrite *core.UsersetRewrite, def *core.NamespaceDefinition, schema map[string]*core.NamespaceDefinition) bool {
 	var op *core.SetOperation
 	switch {
 	case rewrite.GetUnion() != nil:
@@ -181,10 +193,39 @@ func plainRewrite(rewrite *core.UsersetRewrite) bool {
 		op = rewrite.GetExclusion()
 	}
 	for _, child := range op.GetChild() {
-		if f := child.GetFunctionedTupleToUserset(); f != nil && f.GetFunction() != core.FunctionedTupleToUserset_FUNCTION_ANY {
+		switch {
+		case child.GetXThis() != nil:
 			return false
+		case child.GetFunctionedTupleToUserset() != nil:
+			arrow := child.GetFunctionedTupleToUserset()
+			if arrow.GetFunction() != core.FunctionedTupleToUserset_FUNCTION_ANY ||
+				!arrowTargetEverywhere(def, arrow.GetTupleset().GetRelation(), arrow.GetComputedUserset().GetRelation(), schema) {
+				return false
+			}
+		case child.GetTupleToUserset() != nil:
+			arrow := child.GetTupleToUserset()
+			if !arrowTargetEverywhere(def, arrow.GetTupleset().GetRelation(), arrow.GetComputedUserset().GetRelation(), schema) {
+				return false
+			}
+		case child.GetUsersetRewrite() != nil:
+			if !plainRewrite(child.GetUsersetRewrite(), def, schema) {
+				return false
+			}
 		}
-		if nested := child.GetUsersetRewrite(); nested != nil && !plainRewrite(nested) {
+	}
+	return true
+}
+
+// arrowTargetEverywhere reports whether every type the relation named
+// tupleset allows defines target.
+func arrowTargetEverywhere(def *core.NamespaceDefinition, tupleset, target string, schema map[string]*core.NamespaceDefinition) bool {
+	i := slices.IndexFunc(def.GetRelation(), func(r *core.Relation) bool { return r.GetName() == tupleset })
+	if i < 0 {
+		return false
+	}
+	for _, allowed := range def.GetRelation()[i].GetTypeInformation().GetAllowedDirectRelations() {
+		other, ok := schema[allowed.GetNamespace()]
+		if !ok || !slices.ContainsFunc(other.GetRelation(), func(r *core.Relation) bool { return r.GetName() == target }) {
 			return false
 		}
 	}
