@@ -73,23 +73,36 @@ func randomGraph(seed uint64) string {
 			fmt.Fprintf(&schema, "\trelation %s: %s\n", rel.name, strings.Join(rel.allowed, " | "))
 		}
 		// leaf is one operand: a relation or earlier permission of this
-		// type, or an arrow over a relation to later types, to a name one
-		// of them defines.
+		// type, or an arrow over a relation to later types: mostly to a
+		// name all of them define (what the plans serve), sometimes to a
+		// name only one defines (which the dispatcher answers).
 		leaf := func() string {
 			if rng.IntN(3) == 0 {
 				var arrows []string
+				anyType := rng.IntN(5) == 0
 				for _, rel := range relations[ty] {
 					if slices.Contains(rel.allowed, "user:*") {
 						continue // SpiceDB refuses a wildcard left of an arrow
 					}
-					for _, a := range rel.allowed {
+					var common []string
+					for i, a := range rel.allowed {
+						var target []string
 						if strings.HasPrefix(a, "res") {
-							var target int
-							fmt.Sscanf(a, "res%d", &target)
-							for _, n := range names[target] {
-								arrows = append(arrows, rel.name+"->"+n)
-							}
+							var n int
+							fmt.Sscanf(a, "res%d", &n)
+							target = names[n]
 						}
+						switch {
+						case anyType:
+							common = append(common, target...)
+						case i == 0:
+							common = slices.Clone(target)
+						default:
+							common = slices.DeleteFunc(common, func(n string) bool { return !slices.Contains(target, n) })
+						}
+					}
+					for _, n := range common {
+						arrows = append(arrows, rel.name+"->"+n)
 					}
 				}
 				if len(arrows) > 0 {
