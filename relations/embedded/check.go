@@ -40,9 +40,12 @@ import (
 //     exclusion grant;
 //   - ".all()" arrows over several subject types: the plan checks one type
 //     at a time and grants when any type passes;
-//   - arrows to a name some of their relation's types lack, and "_this":
-//     the plan drops the whole permission around them where the dispatcher
-//     drops only them;
+//   - arrows to a name some of their relation's types lack (SpiceDB only
+//     warns of those): reached through an arrow over several types, the
+//     plan drops the whole permission around them where the dispatcher
+//     drops only them; "_this" would do the same, though only schemas
+//     stored per definition, never through SpiceDB's schema language, can
+//     hold it;
 //   - recursion: the plan deepens a recursive permission up to a fixed
 //     depth and then answers no, where the dispatcher reports the depth
 //     exceeded; for the same reason, a permission nested as deep as the
@@ -55,8 +58,8 @@ import (
 //
 // TestPlansAnswerAsTheDispatcher holds the plan to the dispatcher's answer
 // on SpiceDB's consistency suite's graphs and on graphs of Trellis's own
-// for each case above; each guard is there because that test fails
-// without it. The plans are SpiceDB's experimental API: that test is what
+// for each case above (TestUndefinedNamesAnswerAsTheDispatcher for the
+// last); each guard but "_this" is there because a test fails without it. The plans are SpiceDB's experimental API: that test is what
 // an upgrade of SpiceDB must pass.
 type checkPlans struct {
 	current atomic.Pointer[planSet]
