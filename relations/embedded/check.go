@@ -29,7 +29,8 @@ import (
 // hash moves. They serve only schemas built of what the plan answers as the
 // dispatcher does, which is what Trellis's own schema is built of: subject
 // types that are plain objects (or their wildcard), unions, intersections,
-// exclusions and "->" arrows. Everything else goes to the dispatcher:
+// exclusions and "->" arrows (and nil and self, which it is not).
+// Everything else goes to the dispatcher:
 //   - caveats: the plan evaluates them only with a runner SpiceDB keeps
 //     internal;
 //   - expiration: the plan reads a subject type allowed without expiration
