@@ -29,7 +29,8 @@ import (
 // hash moves. They serve only schemas built of what the plan answers as the
 // dispatcher does, which is what Trellis's own schema is built of: subject
 // types that are plain objects (or their wildcard), unions, intersections,
-// exclusions and "->" arrows (and nil and self, which it is not).
+// exclusions and "->" arrows (and nil and self, which Trellis's does not
+// use).
 // Everything else goes to the dispatcher:
 //   - caveats: the plan evaluates them only with a runner SpiceDB keeps
 //     internal;
@@ -39,8 +40,8 @@ import (
 //   - subjects that are another object's relation ("group#member"): the
 //     plan follows them one level only, so nested groups deny, and under an
 //     exclusion grant;
-//   - ".all()" arrows over several subject types: the plan checks one type
-//     at a time and grants when any type passes;
+//   - ".all()" arrows: over several subject types the plan checks one type
+//     at a time and grants when any type passes, so none is served;
 //   - arrows to a name some of their relation's types lack (SpiceDB only
 //     warns of those): reached through an arrow over several types, the
 //     plan drops the whole permission around them where the dispatcher
@@ -57,11 +58,12 @@ import (
 //     which the dispatcher refuses in SpiceDB's words or answers for
 //     itself (the plan reads an empty resource ID as any).
 //
-// TestPlansAnswerAsTheDispatcher holds the plan to the dispatcher's answer
-// on SpiceDB's consistency suite's graphs and on graphs of Trellis's own
-// for each case above (TestUndefinedNamesAnswerAsTheDispatcher for the
-// last); each guard but "_this" is there because a test fails without it. The plans are SpiceDB's experimental API: that test is what
-// an upgrade of SpiceDB must pass.
+// TestPlansAnswerAsTheDispatcher (on SpiceDB's consistency suite's graphs
+// and Trellis's own in testdata), TestPlansFollowTheSchema (legacy mode)
+// and TestUndefinedNamesAnswerAsTheDispatcher (names, wildcards, empty IDs)
+// hold the plan to the dispatcher for each case above; removing any guard
+// but "_this" fails one of them. The plans are SpiceDB's experimental API:
+// those tests are what an upgrade of SpiceDB must pass.
 type checkPlans struct {
 	current atomic.Pointer[planSet]
 }
@@ -86,7 +88,7 @@ type planKey struct{ resourceType, permission, subjectType string }
 // dispatcher is to answer it. Compiled iterators keep no state between
 // calls (it lives in the query.Context), so one serves concurrent checks.
 func (c *checkPlans) planFor(ctx context.Context, reader datalayer.RevisionedReader, revision datastore.Revision, hash datalayer.SchemaHash, key planKey) (query.Iterator, error) {
-	if hash == datalayer.NoSchemaHashInLegacyMode || hash == "" {
+	if hash == datalayer.NoSchemaHashInLegacyMode {
 		return nil, nil
 	}
 	set := c.current.Load()
@@ -158,6 +160,8 @@ func planSchema(ctx context.Context, reader datalayer.RevisionedReader) (*schema
 	}
 	s, err := schemav2.BuildSchemaFromDefinitions(datastore.DefinitionsOf(defs), nil)
 	if err != nil {
+		// A schema the plans cannot read is the dispatcher's to answer,
+		// not a reason to fail every check.
 		return nil, nil
 	}
 	return s, nil

@@ -19,21 +19,23 @@ import (
 // generated from its seed, which a failure names.
 func TestPlansAnswerAsTheDispatcherOnRandomGraphs(t *testing.T) {
 	dir := t.TempDir()
-	planned := 0
+	planned, dispatched := 0, 0
 	for seed := range uint64(120) {
 		name := fmt.Sprintf("random-%d.yaml", seed)
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(randomGraph(seed)), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		t.Run(name, func(t *testing.T) {
-			p, _ := compareWithDispatcher(t, os.DirFS(dir), name)
-			planned += p
+			p, d := compareWithDispatcher(t, os.DirFS(dir), name)
+			planned, dispatched = planned+p, dispatched+d
 		})
 	}
-	if planned == 0 {
-		t.Fatal("the query plan answered none of the random graphs' checks")
+	t.Logf("%d checks answered by the query plan, %d by the dispatcher", planned, dispatched)
+	// The graphs are built of what the plans serve, bar one arrow in five:
+	// most of their checks must go by plan, or this compares little.
+	if planned < dispatched {
+		t.Errorf("the query plan answered %d checks and the dispatcher %d: the plan should answer most", planned, dispatched)
 	}
-	t.Logf("%d checks answered by the query plan", planned)
 }
 
 // randomGraph is a validation file: three resource types res0..res2 whose

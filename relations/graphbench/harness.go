@@ -148,6 +148,8 @@ func (t *Target) checkInProcess(ctx context.Context, typ, id, perm, user string)
 	return nil
 }
 
+// checkByDispatch asks the check of SpiceDB's dispatcher alone, and fails
+// unless it grants.
 func (t *Target) checkByDispatch(ctx context.Context, typ, id, perm, user string) error {
 	res, err := t.dispatcher.Check(ctx, spiceembedded.CheckRequest{ResourceType: typ, ResourceID: id, Permission: perm, SubjectType: string(schema.TypeUser), SubjectID: user})
 	if err != nil {
