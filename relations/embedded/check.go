@@ -78,8 +78,8 @@ type planSet struct {
 	schema *schemav2.Schema
 	// plans maps a planKey of names the schema defines to its compiled
 	// iterator, or to nil when the dispatcher answers that permission.
+	// Two checks meeting a key first may both compile it; one copy stays.
 	plans sync.Map
-	build sync.Mutex
 }
 
 type planKey struct{ resourceType, permission, subjectType string }
@@ -105,22 +105,18 @@ func (c *checkPlans) planFor(ctx context.Context, reader datalayer.RevisionedRea
 		}
 		set = built
 	}
-	if set.schema == nil || !defines(set.schema, key) {
+	if set.schema == nil {
 		return nil, nil
 	}
-	if it, ok := set.plans.Load(key); ok {
-		plan, _ := it.(query.Iterator) // nil: the dispatcher's
-		return plan, nil
+	it, ok := set.plans.Load(key)
+	if !ok {
+		if !defines(set.schema, key) {
+			return nil, nil
+		}
+		it, _ = set.plans.LoadOrStore(key, compilePlan(set.schema, key))
 	}
-	set.build.Lock()
-	defer set.build.Unlock()
-	if it, ok := set.plans.Load(key); ok {
-		plan, _ := it.(query.Iterator)
-		return plan, nil
-	}
-	it := compilePlan(set.schema, key)
-	set.plans.Store(key, it)
-	return it, nil
+	plan, _ := it.(query.Iterator) // nil: the dispatcher's
+	return plan, nil
 }
 
 // defines reports whether the schema defines the check's names, so that
@@ -253,7 +249,7 @@ func compilePlan(s *schemav2.Schema, key planKey) query.Iterator {
 	// built, before optimizations fold levels away. A plan that deep goes
 	// to the dispatcher, which answers within its depth or says it ran out.
 	raw, err := outline.Compile()
-	if err != nil || planDepth(raw) >= maxCheckDepth {
+	if err != nil || !shallowAndFlat(raw, maxCheckDepth) {
 		return nil
 	}
 	params := queryopt.RequestParams{Operation: query.OperationCheck, SubjectType: key.subjectType, SubjectRelation: tuple.Ellipsis}
@@ -262,34 +258,28 @@ func compilePlan(s *schemav2.Schema, key planKey) query.Iterator {
 		return nil
 	}
 	it, err := outline.Compile()
-	if err != nil || !planServes(it) {
+	if err != nil {
 		return nil
 	}
 	return it
 }
 
-// planServes reports whether a compiled plan is free of recursion, which
-// checkPlans leaves to the dispatcher.
-func planServes(it query.Iterator) bool {
+// shallowAndFlat reports whether a plan is fewer than levels deep and free
+// of recursion, both of which checkPlans leaves to the dispatcher.
+func shallowAndFlat(it query.Iterator, levels int) bool {
+	if levels <= 1 {
+		return false
+	}
 	switch it.(type) {
 	case *query.RecursiveIterator, *query.RecursiveSentinelIterator:
 		return false
 	}
 	for _, sub := range it.Subiterators() {
-		if !planServes(sub) {
+		if !shallowAndFlat(sub, levels-1) {
 			return false
 		}
 	}
 	return true
-}
-
-// planDepth is the number of levels of a plan's tree.
-func planDepth(it query.Iterator) int {
-	deepest := 0
-	for _, sub := range it.Subiterators() {
-		deepest = max(deepest, planDepth(sub))
-	}
-	return deepest + 1
 }
 
 // checkByPlan runs a compiled plan at the reader's revision. A path with a

@@ -15,6 +15,7 @@ import (
 	"github.com/authzed/spicedb/pkg/datalayer"
 	"github.com/authzed/spicedb/pkg/datastore"
 	spiceembedded "github.com/authzed/spicedb/pkg/embedded"
+	"github.com/authzed/spicedb/pkg/query"
 	"github.com/authzed/spicedb/pkg/tuple"
 	"github.com/rs/zerolog"
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -224,15 +225,10 @@ func (e *Engine) Conn() *grpc.ClientConn { return e.conn }
 func (e *Engine) CheckAtHead(ctx context.Context, resourceType, resourceID, permission, subjectType, subjectID string) (allowed bool, err error) {
 	ctx, end := startSpan(ctx, "CheckPermission (in process)")
 	defer func() { end(err) }()
-	revision, hash, err := e.data.HeadRevision(ctx)
-	if err != nil {
-		return false, err
-	}
 	// A wildcard is no subject to check, and an empty ID no object: the
 	// dispatcher answers those in SpiceDB's words.
 	if subjectID != tuple.PublicWildcard && subjectID != "" && resourceID != "" {
-		reader := e.data.SnapshotReader(revision, hash)
-		plan, err := e.plans.planFor(ctx, reader, revision, hash, planKey{resourceType: resourceType, permission: permission, subjectType: subjectType})
+		plan, reader, err := e.planAtHead(ctx, planKey{resourceType: resourceType, permission: permission, subjectType: subjectType})
 		if err != nil {
 			return false, err
 		}
@@ -248,6 +244,18 @@ func (e *Engine) CheckAtHead(ctx context.Context, resourceType, resourceID, perm
 		return false, err
 	}
 	return res.HasPermission, nil
+}
+
+// planAtHead returns the plan for key at the newest revision, with a reader
+// there, or a nil plan when the dispatcher is to answer.
+func (e *Engine) planAtHead(ctx context.Context, key planKey) (query.Iterator, datalayer.RevisionedReader, error) {
+	revision, hash, err := e.data.HeadRevision(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	reader := e.data.SnapshotReader(revision, hash)
+	plan, err := e.plans.planFor(ctx, reader, revision, hash, key)
+	return plan, reader, err
 }
 
 // Close stops the engine, waiting for in-flight calls until ctx ends. It

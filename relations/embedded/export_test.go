@@ -5,11 +5,7 @@ import "context"
 // PlanServes reports whether CheckAtHead answers this kind of check at the
 // head by SpiceDB's query plan rather than its dispatcher.
 func (e *Engine) PlanServes(ctx context.Context, resourceType, permission, subjectType string) (bool, error) {
-	revision, hash, err := e.data.HeadRevision(ctx)
-	if err != nil {
-		return false, err
-	}
-	plan, err := e.plans.planFor(ctx, e.data.SnapshotReader(revision, hash), revision, hash, planKey{resourceType: resourceType, permission: permission, subjectType: subjectType})
+	plan, _, err := e.planAtHead(ctx, planKey{resourceType: resourceType, permission: permission, subjectType: subjectType})
 	return plan != nil, err
 }
 
