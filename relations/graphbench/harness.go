@@ -121,44 +121,62 @@ func subject(id string) *v1.SubjectReference {
 
 var fullyConsistent = &v1.Consistency{Requirement: &v1.Consistency_FullyConsistent{FullyConsistent: true}}
 
-func (t *Target) check(ctx context.Context, typ, id, perm, user string) error {
+// grantedByAPI asks over SpiceDB's gRPC API, fully consistent.
+func (t *Target) grantedByAPI(ctx context.Context, typ, id, perm, user string) (bool, error) {
 	resp, err := t.perms.CheckPermission(ctx, &v1.CheckPermissionRequest{
 		Consistency: fullyConsistent,
 		Resource:    &v1.ObjectReference{ObjectType: typ, ObjectId: id},
 		Permission:  perm,
 		Subject:     subject(user),
 	})
-	if err != nil {
-		return err
-	}
-	if resp.GetPermissionship() != v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION {
-		return fmt.Errorf("%s:%s#%s@user:%s: no permission", typ, id, perm, user)
-	}
-	return nil
+	return resp.GetPermissionship() == v1.CheckPermissionResponse_PERMISSIONSHIP_HAS_PERMISSION, err
 }
 
-func (t *Target) checkInProcess(ctx context.Context, typ, id, perm, user string) error {
-	ok, err := t.engine.CheckAtHead(ctx, typ, id, perm, string(schema.TypeUser), user)
-	if err != nil {
-		return err
-	}
-	if !ok {
-		return fmt.Errorf("%s:%s#%s@user:%s: no permission (in process)", typ, id, perm, user)
-	}
-	return nil
+// grantedInProcess asks as Trellis does: CheckAtHead, by query plan.
+func (t *Target) grantedInProcess(ctx context.Context, typ, id, perm, user string) (bool, error) {
+	return t.engine.CheckAtHead(ctx, typ, id, perm, string(schema.TypeUser), user)
 }
 
-// checkByDispatch asks the check of SpiceDB's dispatcher alone, and fails
-// unless it grants.
-func (t *Target) checkByDispatch(ctx context.Context, typ, id, perm, user string) error {
+// grantedByDispatch asks SpiceDB's dispatcher alone, in process.
+func (t *Target) grantedByDispatch(ctx context.Context, typ, id, perm, user string) (bool, error) {
 	res, err := t.dispatcher.Check(ctx, spiceembedded.CheckRequest{ResourceType: typ, ResourceID: id, Permission: perm, SubjectType: string(schema.TypeUser), SubjectID: user})
-	if err != nil {
-		return err
+	return res.HasPermission, err
+}
+
+// checkOps are the two checks measured, a direct role and a job through
+// its project, each asked three ways: over gRPC, in process, and by
+// SpiceDB's dispatcher in process (as CheckAtHead answered before it
+// compiled query plans). Every sampled pair is granted; a no is an error.
+func checkOps() []Op {
+	ways := []struct {
+		suffix string
+		ask    func(t *Target, ctx context.Context, typ, id, perm, user string) (bool, error)
+	}{
+		{"", (*Target).grantedByAPI},
+		{"-in-process", (*Target).grantedInProcess},
+		{"-dispatched", (*Target).grantedByDispatch},
 	}
-	if !res.HasPermission {
-		return fmt.Errorf("%s:%s#%s@user:%s: no permission (dispatched)", typ, id, perm, user)
+	var ops []Op
+	for _, way := range ways {
+		ask := func(ctx context.Context, t *Target, typ, id, perm, user string) error {
+			ok, err := way.ask(t, ctx, typ, id, perm, user)
+			if err == nil && !ok {
+				err = fmt.Errorf("%s:%s#%s@user:%s: no permission (check%s)", typ, id, perm, user, way.suffix)
+			}
+			return err
+		}
+		ops = append(ops,
+			Op{Name: "check-direct-role" + way.suffix, Run: func(ctx context.Context, t *Target, i int) error {
+				pm := t.ProjectMembers[i%len(t.ProjectMembers)]
+				return ask(ctx, t, string(schema.TypeProject), pm[0], string(schema.ProjectRead), pm[1])
+			}},
+			Op{Name: "check-job-through-project" + way.suffix, Run: func(ctx context.Context, t *Target, i int) error {
+				jm := t.JobMembers[i%len(t.JobMembers)]
+				return ask(ctx, t, string(schema.TypeJob), jm[0], string(schema.JobRead), jm[1])
+			}},
+		)
 	}
-	return nil
+	return ops
 }
 
 // Op is one measured operation; i varies the input. Prepare, if set, runs
@@ -170,33 +188,7 @@ type Op struct {
 }
 
 // Ops are the operations measured on every target.
-var Ops = []Op{
-	{Name: "check-direct-role", Run: func(ctx context.Context, t *Target, i int) error {
-		pm := t.ProjectMembers[i%len(t.ProjectMembers)]
-		return t.check(ctx, string(schema.TypeProject), pm[0], string(schema.ProjectRead), pm[1])
-	}},
-	{Name: "check-job-through-project", Run: func(ctx context.Context, t *Target, i int) error {
-		jm := t.JobMembers[i%len(t.JobMembers)]
-		return t.check(ctx, string(schema.TypeJob), jm[0], string(schema.JobRead), jm[1])
-	}},
-	{Name: "check-direct-role-in-process", Run: func(ctx context.Context, t *Target, i int) error {
-		pm := t.ProjectMembers[i%len(t.ProjectMembers)]
-		return t.checkInProcess(ctx, string(schema.TypeProject), pm[0], string(schema.ProjectRead), pm[1])
-	}},
-	{Name: "check-job-through-project-in-process", Run: func(ctx context.Context, t *Target, i int) error {
-		jm := t.JobMembers[i%len(t.JobMembers)]
-		return t.checkInProcess(ctx, string(schema.TypeJob), jm[0], string(schema.JobRead), jm[1])
-	}},
-	// The same two checks by SpiceDB's dispatcher in process, as
-	// CheckAtHead answered them before it compiled query plans.
-	{Name: "check-direct-role-dispatched", Run: func(ctx context.Context, t *Target, i int) error {
-		pm := t.ProjectMembers[i%len(t.ProjectMembers)]
-		return t.checkByDispatch(ctx, string(schema.TypeProject), pm[0], string(schema.ProjectRead), pm[1])
-	}},
-	{Name: "check-job-through-project-dispatched", Run: func(ctx context.Context, t *Target, i int) error {
-		jm := t.JobMembers[i%len(t.JobMembers)]
-		return t.checkByDispatch(ctx, string(schema.TypeJob), jm[0], string(schema.JobRead), jm[1])
-	}},
+var Ops = append(checkOps(), []Op{
 	// Asked again at the same revision, SpiceDB's dispatch cache holds the
 	// answer: this measures streaming 1,000 results.
 	{Name: "lookup-resources-1000", Run: func(ctx context.Context, t *Target, _ int) error {
@@ -239,7 +231,7 @@ var Ops = []Op{
 		})
 		return err
 	}},
-}
+}...)
 
 func (t *Target) lookupHeavy(ctx context.Context) error {
 	stream, err := t.perms.LookupResources(ctx, &v1.LookupResourcesRequest{
