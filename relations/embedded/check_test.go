@@ -156,17 +156,12 @@ func loadGraph(t *testing.T, fsys fs.FS, name string) (*embedded.Engine, *spicee
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = ds.Close() })
+	e := startOver(t, embedded.Config{Datastore: ds})
 	mode := datalayer.SchemaModeReadNewWriteBoth
 	populated, _, err := validationfile.PopulateFromFS(ctx, datalayer.NewDataLayer(ds, datalayer.WithSchemaMode(mode)), types.Default.TypeSet, fsys, name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := embedded.Start(ctx, embedded.Config{Datastore: ds})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close(ctx) })
 	dispatcher, err := spiceembedded.NewPermissions(spiceembedded.Config{Datastore: ds, SchemaMode: mode})
 	if err != nil {
 		t.Fatal(err)
@@ -175,26 +170,28 @@ func loadGraph(t *testing.T, fsys fs.FS, name string) (*embedded.Engine, *spicee
 	return e, dispatcher, populated
 }
 
+// Two schemas of one document type: viewers may view only in the second.
+const (
+	ownersView = "definition user {}\ndefinition doc {\n\trelation owner: user\n\trelation viewer: user\n\tpermission view = owner\n\tpermission edit = owner\n}\n"
+	viewersToo = "definition user {}\ndefinition doc {\n\trelation owner: user\n\trelation viewer: user\n\tpermission view = owner + viewer\n\tpermission edit = owner\n}\n"
+)
+
 // TestPlansFollowTheSchema: a schema write that changes what a permission
 // grants changes CheckAtHead's next answer, both on a store read by the
 // unified schema (whose hash keys the plans) and on one still read per
 // definition (which has no hash, and is left to the dispatcher).
 func TestPlansFollowTheSchema(t *testing.T) {
-	const (
-		ownersOnly = "definition user {}\ndefinition doc {\n\trelation owner: user\n\trelation viewer: user\n\tpermission view = owner\n}\n"
-		andViewers = "definition user {}\ndefinition doc {\n\trelation owner: user\n\trelation viewer: user\n\tpermission view = owner + viewer\n}\n"
-	)
 	for _, legacy := range []bool{false, true} {
 		t.Run(fmt.Sprintf("legacy=%v", legacy), func(t *testing.T) {
 			ctx := t.Context()
-			ds, err := relationstest.NewDatastore(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = ds.Close() })
 			viewer := tuple.MustParse("doc:d#viewer@user:vic")
+			var e *embedded.Engine
 			if legacy {
-				compiled, err := compiler.Compile(compiler.InputSchema{Source: input.Source("schema.zed"), SchemaString: ownersOnly}, compiler.AllowUnprefixedObjectType())
+				ds, err := relationstest.NewDatastore(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				compiled, err := compiler.Compile(compiler.InputSchema{Source: input.Source("schema.zed"), SchemaString: ownersView}, compiler.AllowUnprefixedObjectType())
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -206,19 +203,11 @@ func TestPlansFollowTheSchema(t *testing.T) {
 				}); err != nil {
 					t.Fatal(err)
 				}
-			}
-			e, err := embedded.Start(ctx, embedded.Config{Datastore: ds})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = e.Close(ctx) })
-			schemas := v1.NewSchemaServiceClient(e.Conn())
-			if !legacy {
-				if _, err := schemas.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: ownersOnly}); err != nil {
-					t.Fatal(err)
-				}
+				e = startOver(t, embedded.Config{Datastore: ds})
+			} else {
+				e = startEngine(t, ownersView)
 				if _, err := e.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: []*v1.RelationshipUpdate{
-					{Operation: v1.RelationshipUpdate_OPERATION_CREATE, Relationship: tuple.ToV1Relationship(viewer)},
+					updateOf(v1.RelationshipUpdate_OPERATION_CREATE, tuple.ToV1Relationship(viewer)),
 				}}); err != nil {
 					t.Fatal(err)
 				}
@@ -229,7 +218,7 @@ func TestPlansFollowTheSchema(t *testing.T) {
 			if ok, err := e.CheckAtHead(ctx, "doc", "d", "view", "user", "vic"); err != nil || ok {
 				t.Fatalf("a viewer may view before the schema grants it: %v, %v", ok, err)
 			}
-			if _, err := schemas.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: andViewers}); err != nil {
+			if _, err := v1.NewSchemaServiceClient(e.Conn()).WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: viewersToo}); err != nil {
 				t.Fatal(err)
 			}
 			if ok, err := e.CheckAtHead(ctx, "doc", "d", "view", "user", "vic"); err != nil || !ok {
@@ -244,28 +233,11 @@ func TestPlansFollowTheSchema(t *testing.T) {
 // The race detector runs it clean (go test -race ./relations/embedded/);
 // make test does not run the detector.
 func TestConcurrentChecksShareThePlans(t *testing.T) {
-	const (
-		ownersOnly = "definition user {}\ndefinition doc {\n\trelation owner: user\n\trelation viewer: user\n\tpermission view = owner\n\tpermission edit = owner\n}\n"
-		andViewers = "definition user {}\ndefinition doc {\n\trelation owner: user\n\trelation viewer: user\n\tpermission view = owner + viewer\n\tpermission edit = owner\n}\n"
-	)
 	ctx := t.Context()
-	ds, err := relationstest.NewDatastore(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = ds.Close() })
-	e, err := embedded.Start(ctx, embedded.Config{Datastore: ds})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = e.Close(ctx) })
-	schemas := v1.NewSchemaServiceClient(e.Conn())
-	if _, err := schemas.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: ownersOnly}); err != nil {
-		t.Fatal(err)
-	}
+	e := startEngine(t, ownersView)
 	var updates []*v1.RelationshipUpdate
 	for _, r := range []string{"doc:d#owner@user:olga", "doc:d#viewer@user:vic"} {
-		updates = append(updates, &v1.RelationshipUpdate{Operation: v1.RelationshipUpdate_OPERATION_CREATE, Relationship: tuple.ToV1Relationship(tuple.MustParse(r))})
+		updates = append(updates, updateOf(v1.RelationshipUpdate_OPERATION_CREATE, tuple.ToV1Relationship(tuple.MustParse(r))))
 	}
 	if _, err := e.WriteRelationships(ctx, &v1.WriteRelationshipsRequest{Updates: updates}); err != nil {
 		t.Fatal(err)
@@ -289,7 +261,7 @@ func TestConcurrentChecksShareThePlans(t *testing.T) {
 			}
 		})
 	}
-	_, err = schemas.WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: andViewers})
+	_, err := v1.NewSchemaServiceClient(e.Conn()).WriteSchema(ctx, &v1.WriteSchemaRequest{Schema: viewersToo})
 	written.Store(true)
 	if err != nil {
 		t.Fatal(err)
