@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/authzed/spicedb/pkg/datastore"
-	"github.com/authzed/spicedb/pkg/tuple"
 
 	"github.com/seed-6461fa00/trellis/relations/badgerds"
 )
@@ -20,12 +19,7 @@ func TestCancelledQueryIsAnError(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ds.Close()
-	rev, err := ds.ReadWriteTx(t.Context(), func(ctx context.Context, rwt datastore.ReadWriteTransaction) error {
-		return rwt.WriteRelationships(ctx, []tuple.RelationshipUpdate{tuple.Touch(tuple.MustParse("document:d1#viewer@user:u1"))})
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rev := mustWrite(t, ds, "document:d1#viewer@user:u1")
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
 	r := ds.SnapshotReader(rev)
