@@ -122,15 +122,19 @@ func (c *checkPlans) planFor(ctx context.Context, reader datalayer.RevisionedRea
 // defines reports whether the schema defines the check's names, so that
 // the plans hold one entry at most per permission and subject type.
 func defines(s *schemav2.Schema, key planKey) bool {
-	def, ok := s.GetTypeDefinition(key.resourceType)
+	_, subjectDefined := s.GetTypeDefinition(key.subjectType)
+	return subjectDefined && definesName(s, key.resourceType, key.permission)
+}
+
+// definesName reports whether the schema's type typ has a relation or
+// permission called name.
+func definesName(s *schemav2.Schema, typ, name string) bool {
+	def, ok := s.GetTypeDefinition(typ)
 	if !ok {
 		return false
 	}
-	if _, ok := s.GetTypeDefinition(key.subjectType); !ok {
-		return false
-	}
-	_, isPermission := def.GetPermission(key.permission)
-	_, isRelation := def.GetRelation(key.permission)
+	_, isPermission := def.GetPermission(name)
+	_, isRelation := def.GetRelation(name)
 	return isPermission || isRelation
 }
 
@@ -145,27 +149,23 @@ func planSchema(ctx context.Context, reader datalayer.RevisionedReader) (*schema
 	if err != nil {
 		return nil, err
 	}
-	byName := make(map[string]*core.NamespaceDefinition, len(defs))
-	for _, def := range defs {
-		byName[def.Definition.GetName()] = def.Definition
-	}
-	for _, def := range byName {
-		if !plainDefinition(def, byName) {
-			return nil, nil
-		}
-	}
 	s, err := schemav2.BuildSchemaFromDefinitions(datastore.DefinitionsOf(defs), nil)
 	if err != nil {
 		// A schema the plans cannot read is the dispatcher's to answer,
 		// not a reason to fail every check.
 		return nil, nil
 	}
+	for _, def := range defs {
+		if !plainDefinition(def.Definition, s) {
+			return nil, nil
+		}
+	}
 	return s, nil
 }
 
 // plainDefinition reports whether a definition is built only of what the
-// plans serve (see checkPlans); schema holds every definition by name.
-func plainDefinition(def *core.NamespaceDefinition, schema map[string]*core.NamespaceDefinition) bool {
+// plans serve (see checkPlans).
+func plainDefinition(def *core.NamespaceDefinition, schema *schemav2.Schema) bool {
 	for _, rel := range def.GetRelation() {
 		for _, allowed := range rel.GetTypeInformation().GetAllowedDirectRelations() {
 			plainSubject := allowed.GetPublicWildcard() != nil || allowed.GetRelation() == tuple.Ellipsis
@@ -186,7 +186,7 @@ func plainDefinition(def *core.NamespaceDefinition, schema map[string]*core.Name
 // name some of those types lack; the plan then drops the whole permission
 // around it where reached through another arrow, where the dispatcher
 // drops only that arrow.)
-func plainRewrite(rewrite *core.UsersetRewrite, def *core.NamespaceDefinition, schema map[string]*core.NamespaceDefinition) bool {
+func plainRewrite(rewrite *core.UsersetRewrite, def *core.NamespaceDefinition, schema *schemav2.Schema) bool {
 	var op *core.SetOperation
 	switch {
 	case rewrite.GetUnion() != nil:
@@ -222,14 +222,13 @@ func plainRewrite(rewrite *core.UsersetRewrite, def *core.NamespaceDefinition, s
 
 // arrowTargetEverywhere reports whether every type the relation named
 // tupleset allows defines target.
-func arrowTargetEverywhere(def *core.NamespaceDefinition, tupleset, target string, schema map[string]*core.NamespaceDefinition) bool {
+func arrowTargetEverywhere(def *core.NamespaceDefinition, tupleset, target string, schema *schemav2.Schema) bool {
 	i := slices.IndexFunc(def.GetRelation(), func(r *core.Relation) bool { return r.GetName() == tupleset })
 	if i < 0 {
 		return false
 	}
 	for _, allowed := range def.GetRelation()[i].GetTypeInformation().GetAllowedDirectRelations() {
-		other, ok := schema[allowed.GetNamespace()]
-		if !ok || !slices.ContainsFunc(other.GetRelation(), func(r *core.Relation) bool { return r.GetName() == target }) {
+		if !definesName(schema, allowed.GetNamespace(), target) {
 			return false
 		}
 	}
